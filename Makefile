@@ -1,0 +1,32 @@
+# The two commands of the README are `make demo` and `make test`; the rest are their pieces.
+# Every target installs what it needs (virtualenvs under .venv*, build trees under build/).
+RUN := tests/utils/run.sh
+
+.PHONY: demo test sanity units integration matrix changelog build lint bench clean emulator
+
+demo:         ## build + install the collection, run playbooks/demo.yml against the emulator
+	$(RUN) demo
+
+test:         ## the whole suite: changelog lint, sanity, units, integration, then the core matrix
+	$(RUN) test
+
+sanity:
+	$(RUN) sanity $(CORE)
+
+units:
+	$(RUN) units $(CORE)
+
+integration:
+	$(RUN) integration
+
+matrix:
+	$(RUN) matrix
+
+changelog:
+	$(RUN) changelog
+
+build:
+	$(RUN) build
+
+clean:
+	rm -rf .venv .venv-* tests/output tests/integration/integration_config.yml "$${PINGGY_BUILD_DIR:-$${TMPDIR:-/tmp}/pinggy-tunnels-build-$$(printf %s "$$PWD" | sha256sum | cut -c1-12)}"

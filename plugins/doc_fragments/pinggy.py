@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinggy.tunnels contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Pinggy API connection options, shared by every plugin of the collection."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Connection options (descriptions); the PLUGINS fragment adds config sources for controller plugins."""
+
+    DOCUMENTATION = r"""
+options:
+  api_key:
+    description:
+      - Pinggy API key, sent as a Bearer token.
+      - Create one at U(https://dashboard.pinggy.io/api-keys).
+      - If not set, the value of the E(PINGGY_API_KEY) environment variable is used.
+      - The key is never shown in output, error messages, logs or caches.
+    type: str
+    required: true
+  api_url:
+    description:
+      - Base URL of the Pinggy API, up to and including C(/backend/api/v1). A trailing C(/) is ignored.
+      - If not set, the value of the E(PINGGY_API_URL) environment variable is used.
+      - Point it at the emulator shipped in C(tests/emulator/) to try the collection without an account.
+    type: str
+    default: https://dashboard.pinggy.io/backend/api/v1
+  validate_certs:
+    description:
+      - Verify the TLS certificate of O(api_url).
+      - Setting it to V(false) emits a warning; use it only against a test server.
+      - If not set, the value of the E(PINGGY_VALIDATE_CERTS) environment variable is used.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds to wait for each HTTP request (connect and read).
+      - If not set, the value of the E(PINGGY_TIMEOUT) environment variable is used.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many times a request is retried after a connection error, a timeout, or HTTP 429, 502, 503 or 504.
+      - Retries back off exponentially and honour the server's C(Retry-After) header, capped at 60 seconds.
+      - V(0) disables retries.
+      - If not set, the value of the E(PINGGY_RETRIES) environment variable is used.
+    type: int
+    default: 3
+notes:
+  - Requires the C(requests) Python library on the host that talks to the API.
+requirements:
+  - requests >= 2.25
+"""

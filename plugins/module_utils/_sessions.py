@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinggy.tunnels contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure functions over Pinggy session records: normalization, derived fields, filters, queries (private)."""
+
+from __future__ import annotations
+
+import fnmatch
+import traceback
+import typing as t
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
+try:
+    import jmespath
+except ImportError:
+    HAS_JMESPATH = False
+    JMESPATH_IMPORT_ERROR: t.Optional[str] = traceback.format_exc()
+else:
+    HAS_JMESPATH = True
+    JMESPATH_IMPORT_ERROR = None
+
+MODES = ("http", "tcp", "tls", "tlstcp", "udp")
+
+# How each mode is reached from outside: (URL scheme, fixed port or None to use the tunnel's port).
+_URL_FORMS: dict[str, tuple[str, t.Optional[int]]] = {
+    "tcp": ("tcp", None),
+    "tlstcp": ("tls", None),
+    "udp": ("udp", None),
+    "tls": ("tls", 443),
+}
+
+
+def effective_mode(record: t.Mapping[str, t.Any]) -> t.Optional[str]:
+    """The tunnel's mode, where a UDP tunnel is flagged by mode_udp == 'udp' whatever mode says."""
+    if record.get("mode_udp") == "udp":
+        return "udp"
+    return record.get("mode") or None
+
+
+def public_host(record: t.Mapping[str, t.Any]) -> t.Optional[str]:
+    """The name users reach the tunnel by: the custom domain if set, else the Pinggy subdomain."""
+    return record.get("customdomain") or record.get("subdomain") or None
+
+
+def tunnel_url(mode: t.Optional[str], host: t.Optional[str], port: t.Any) -> t.Optional[str]:
+    """The public URL of a tunnel, or None when mode, host or a needed port is unknown."""
+    if not host or not mode:
+        return None
+    if mode == "http":
+        return f"https://{host}"
+    if mode not in _URL_FORMS:
+        return None
+    scheme, fixed_port = _URL_FORMS[mode]
+    port = fixed_port or port
+    return f"{scheme}://{host}:{port}" if port else None
+
+
+def normalize_active(record: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """snake_case every API key (unknown future keys pass through) and add host and url."""
+    normalized = camel_dict_to_snake_dict(dict(record))
+    normalized["host"] = public_host(normalized)
+    normalized["url"] = tunnel_url(effective_mode(normalized), normalized["host"], normalized.get("port"))
+    return normalized
+
+
+def _names_match(record: t.Mapping[str, t.Any], patterns: t.Sequence[str]) -> bool:
+    # DNS names are case-insensitive, so compare lowercased.
+    names = [str(record[key]).lower() for key in ("subdomain", "customdomain") if record.get(key)]
+    return any(fnmatch.fnmatchcase(name, pattern.lower()) for name in names for pattern in patterns)
+
+
+def filter_sessions(
+    sessions: t.Iterable[t.Mapping[str, t.Any]],
+    modes: t.Optional[t.Sequence[str]] = None,
+    subdomains: t.Optional[t.Sequence[str]] = None,
+    token_names: t.Optional[t.Sequence[str]] = None,
+) -> list[t.Mapping[str, t.Any]]:
+    """Keep the normalized sessions that match every given filter (an empty or None filter matches all)."""
+    return [
+        record
+        for record in sessions
+        if (not modes or effective_mode(record) in modes)
+        and (not subdomains or _names_match(record, subdomains))
+        and (not token_names or record.get("token_name") in token_names)
+    ]
+
+
+def compile_query(expression: str) -> t.Any:
+    """Compile a JMESPath expression up front, so a typo fails before any API request.
+
+    Raises ValueError with a one-line reason naming the query option.
+    """
+    if not HAS_JMESPATH:
+        raise ValueError("query: the Python library 'jmespath' is required: pip install jmespath")
+    try:
+        return jmespath.compile(expression)
+    except jmespath.exceptions.JMESPathError as exc:
+        reason = " ".join(str(exc).split())
+        raise ValueError(f"query: invalid JMESPath expression {expression!r}: {reason}") from None

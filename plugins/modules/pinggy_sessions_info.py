@@ -1,0 +1,243 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) pinggy.tunnels contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: pinggy_sessions_info
+short_description: List the active Pinggy tunnels of an account
+version_added: 0.1.0
+description:
+  - Lists the active tunnels (sessions) of a Pinggy account through the Pinggy API.
+  - Each tunnel is returned as a normalized record; it can be filtered by mode, subdomain and token name,
+    and reduced with a JMESPath O(query).
+  - The module only reads; it never changes anything and always reports RV(ignore:changed=false).
+author:
+  - Pinggy Tunnels Maintainers (@pinggy)
+extends_documentation_fragment:
+  - pinggy.tunnels.pinggy
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: The module only reads, so it runs normally in check mode.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  action_group:
+    description: Use C(group/pinggy.tunnels.pinggy) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - pinggy.tunnels.pinggy
+options:
+  mode:
+    description:
+      - Keep only tunnels of these modes.
+      - A UDP tunnel is one whose C(mode_udp) is V(udp).
+    type: list
+    elements: str
+    choices: [http, tcp, tls, tlstcp, udp]
+  subdomain:
+    description:
+      - Keep only tunnels whose subdomain or custom domain matches one of these shell-style patterns (C(fnmatch)).
+      - Matching is case-insensitive, for example V(db-*.a.pinggy.link) or V(*.example.com).
+    type: list
+    elements: str
+  token_name:
+    description:
+      - Keep only tunnels created with a token of one of these names.
+    type: list
+    elements: str
+  query:
+    description:
+      - A JMESPath expression applied to the filtered list of sessions; its value is returned as RV(result).
+      - Requires the C(jmespath) Python library.
+    type: str
+requirements:
+  - jmespath (only for O(query))
+seealso:
+  - name: Pinggy API
+    description: The API this module reads.
+    link: https://pinggy.io/docs/api/
+"""
+
+EXAMPLES = r"""
+- name: List every active tunnel
+  pinggy.tunnels.pinggy_sessions_info:
+    api_key: "{{ vault_pinggy_api_key }}"
+  register: tunnels
+
+- name: Only TCP tunnels of the production token, under the db- prefix
+  pinggy.tunnels.pinggy_sessions_info:
+    mode: [tcp, tlstcp]
+    subdomain: ["db-*"]
+    token_name: [prod]
+  register: db_tunnels
+
+- name: Public URLs only, with the API key taken from PINGGY_API_KEY
+  pinggy.tunnels.pinggy_sessions_info:
+    query: "[].url"
+  register: urls
+
+- name: Set the connection once for every pinggy.tunnels task of a play
+  module_defaults:
+    group/pinggy.tunnels.pinggy:
+      api_key: "{{ vault_pinggy_api_key }}"
+      timeout: 10
+  block:
+    - name: Wait up to 2 minutes for the web tunnel to come up
+      pinggy.tunnels.pinggy_sessions_info:
+        mode: [http]
+        subdomain: ["web.example.com"]
+      register: web
+      until: web.count > 0
+      retries: 12
+      delay: 10
+"""
+
+RETURN = r"""
+sessions:
+  description:
+    - The matching active sessions, in the order the API returned them.
+    - Every field of the API answer is included with its name converted to snake_case, so fields added
+      to the API later appear too. Strings come from the API and are untrusted data.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Session identifier.
+      type: str
+      sample: 9345b393-d916-4a2e-816a-3347468a03c0
+    user_id:
+      description: Numeric account identifier.
+      type: int
+      sample: 4490909
+    token_id:
+      description: Numeric identifier of the token that created the tunnel.
+      type: int
+      sample: 392084
+    token:
+      description: The token value, if the API discloses it.
+      type: str
+      sample: null
+    token_name:
+      description: Name of the token, if it has one.
+      type: str
+      sample: prod
+    virtual_token:
+      description: Virtual token of the session.
+      type: str
+      sample: sJsufpgMMl-10003
+    virtual_token_name:
+      description: Name of the virtual token, if any.
+      type: str
+      sample: null
+    subdomain:
+      description: The Pinggy-assigned public name.
+      type: str
+      sample: mytest.v.awesomeapp.a.pinggy.link
+    customdomain:
+      description: The custom domain of the tunnel, if any.
+      type: str
+      sample: null
+    mode:
+      description: Tunnel mode as the API reports it (V(http), V(tcp), V(tls), V(tlstcp)).
+      type: str
+      sample: tcp
+    mode_udp:
+      description: V(udp) for a UDP tunnel, else empty.
+      type: str
+      sample: ""
+    port:
+      description: Public port for tcp, tlstcp and udp tunnels; null for http and tls.
+      type: int
+      sample: 10003
+    creation_timestamp:
+      description: When the session started (ISO 8601).
+      type: str
+      sample: "2024-08-23T04:04:36.083+00:00"
+    last_update_timestamp:
+      description: Last update of the session (ISO 8601).
+      type: str
+      sample: "2024-08-23T04:04:37.780+00:00"
+    host:
+      description: Derived. The custom domain if set, else the subdomain.
+      type: str
+      sample: mytest.v.awesomeapp.a.pinggy.link
+    url:
+      description:
+        - Derived. How the tunnel is reached, by mode, V(https://host) for http, V(tls://host:443) for tls,
+          V(tcp://host:port) for tcp, V(tls://host:port) for tlstcp, V(udp://host:port) for udp.
+        - Null when the mode is unknown or a needed port is missing.
+      type: str
+      sample: tcp://mytest.v.awesomeapp.a.pinggy.link:10003
+count:
+  description: Number of sessions in RV(sessions).
+  returned: success
+  type: int
+  sample: 1
+result:
+  description: The value of O(query) applied to RV(sessions).
+  returned: when O(query) is set
+  type: raw
+  sample: ["tcp://mytest.v.awesomeapp.a.pinggy.link:10003"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    PinggyError,
+    client_from_options,
+    connection_argument_spec,
+)
+from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
+    MODES,
+    filter_sessions,
+    normalize_active,
+    compile_query,
+)
+
+
+def main() -> None:
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        mode={"type": "list", "elements": "str", "choices": list(MODES)},
+        subdomain={"type": "list", "elements": "str"},
+        token_name={"type": "list", "elements": "str"},
+        query={"type": "str"},
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+
+    query = None
+    if module.params["query"] is not None:
+        try:
+            query = compile_query(module.params["query"])
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+
+    try:
+        raw_sessions = client_from_options(module.params, module.warn).active_sessions()
+    except PinggyError as exc:
+        module.fail_json(msg=str(exc))
+
+    sessions = filter_sessions(
+        (normalize_active(record) for record in raw_sessions),
+        modes=module.params["mode"],
+        subdomains=module.params["subdomain"],
+        token_names=module.params["token_name"],
+    )
+    result = {"changed": False, "sessions": sessions, "count": len(sessions)}
+    if query is not None:
+        result["result"] = query.search(sessions)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

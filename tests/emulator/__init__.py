@@ -1,0 +1,7 @@
+"""A loopback HTTP server mimicking the Pinggy Pro API, for tests, demos and benchmarks."""
+
+from __future__ import annotations
+
+from .server import Emulator
+
+__all__ = ["Emulator"]

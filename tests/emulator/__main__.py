@@ -1,0 +1,64 @@
+"""``python -m tests.emulator --port 0 --api-key KEY [--generate N] ...``: run the emulator until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+from .server import Emulator
+
+
+def _parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.emulator", description="Pinggy API emulator on loopback.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--api-key", default=os.environ.get("PINGGY_API_KEY"), help="default: $PINGGY_API_KEY")
+    parser.add_argument("--generate", type=int, default=0, metavar="N", help="generate N active sessions")
+    parser.add_argument("--history-count", type=int, default=None, metavar="M", help="history records (default 2*N)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fixture", type=Path, help='JSON file {"active": [...], "history": [...]}')
+    parser.add_argument("--today", type=date.fromisoformat, help="freeze today's UTC date (YYYY-MM-DD)")
+    parser.add_argument("--page-size-cap", type=int, default=2000)
+    parser.add_argument("--ready-file", type=Path, help="write the API URL here once listening")
+    args = parser.parse_args(argv)
+    if not args.api_key:
+        parser.error("--api-key or PINGGY_API_KEY is required")
+    return args
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # Readers polling for the file must never see it half written.
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False) as handle:
+        handle.write(text)
+    os.replace(handle.name, path)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = _parse_args(argv)
+    # Block the stop signals before the server thread starts (threads inherit the mask) so that
+    # sigwait() in this thread receives them instead of interrupting a request.
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    try:
+        emulator = Emulator(args.api_key, host=args.host, port=args.port, generate=args.generate,
+                            history_count=args.history_count, seed=args.seed, fixture=args.fixture,
+                            today=args.today, page_size_cap=args.page_size_cap).start()
+    except (OSError, ValueError) as error:
+        print(f"Pinggy API emulator: cannot start: {error}", file=sys.stderr)
+        return 2
+    print(f"Pinggy API emulator: {emulator.url}", flush=True)
+    if args.ready_file:
+        _write_atomically(args.ready_file, f"{emulator.url}\n")
+    signal.sigwait(stop_signals)
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Normalization, derived fields, filters and queries of session records."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
+    compile_query,
+    effective_mode,
+    filter_sessions,
+    normalize_active,
+    tunnel_url,
+)
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import SEED_SESSION
+
+
+def test_seed_record_is_snake_cased_with_host_and_url() -> None:
+    assert normalize_active(SEED_SESSION) == {
+        "id": "9345b393-d916-4a2e-816a-3347468a03c0",
+        "user_id": 4490909,
+        "token_id": 392084,
+        "token": None,
+        "token_name": None,
+        "virtual_token": "sJsufpgMMl-10003",
+        "virtual_token_name": None,
+        "subdomain": "mytest.v.awesomeapp.a.pinggy.link",
+        "customdomain": None,
+        "mode": "tcp",
+        "mode_udp": "",
+        "port": 10003,
+        "creation_timestamp": "2024-08-23T04:04:36.083+00:00",
+        "last_update_timestamp": "2024-08-23T04:04:37.780+00:00",
+        "host": "mytest.v.awesomeapp.a.pinggy.link",
+        "url": "tcp://mytest.v.awesomeapp.a.pinggy.link:10003",
+    }
+
+
+def test_normalize_does_not_change_its_input() -> None:
+    record = dict(SEED_SESSION)
+    normalize_active(record)
+    assert record == SEED_SESSION
+
+
+@pytest.mark.parametrize("mode, mode_udp, port, expected", [
+    ("http", "", None, "https://h.example"),
+    ("tls", "", None, "tls://h.example:443"),
+    ("tcp", "", 10003, "tcp://h.example:10003"),
+    ("tlstcp", "", 20000, "tls://h.example:20000"),
+    ("udp", "udp", 30000, "udp://h.example:30000"),
+    ("", "udp", 30001, "udp://h.example:30001"),
+    ("tcp", "", None, None),
+    ("quic", "", 1, None),
+    (None, None, None, None),
+])
+def test_url_by_mode(mode: str, mode_udp: str, port: int, expected: str) -> None:
+    record = normalize_active({"subdomain": "h.example", "mode": mode, "modeUdp": mode_udp, "port": port})
+    assert record["url"] == expected
+
+
+def test_custom_domain_wins_over_subdomain() -> None:
+    record = normalize_active({"subdomain": "x.a.pinggy.link", "customdomain": "web.example.com", "mode": "http"})
+    assert (record["host"], record["url"]) == ("web.example.com", "https://web.example.com")
+
+
+def test_missing_and_null_fields_never_crash() -> None:
+    assert normalize_active({}) == {"host": None, "url": None}
+    assert normalize_active({"subdomain": None, "customdomain": None, "mode": None}) == {
+        "subdomain": None, "customdomain": None, "mode": None, "host": None, "url": None}
+
+
+def test_unknown_future_fields_pass_through_snake_cased() -> None:
+    record = normalize_active({**SEED_SESSION, "regionName": "eu", "bytesIn": 7})
+    assert (record["region_name"], record["bytes_in"]) == ("eu", 7)
+
+
+def test_udp_flag_decides_the_mode() -> None:
+    assert effective_mode({"mode": "tcp", "mode_udp": "udp"}) == "udp"
+    assert effective_mode({"mode": "tcp", "mode_udp": ""}) == "tcp"
+    assert effective_mode({"mode": ""}) is None
+
+
+def test_tunnel_url_needs_a_host() -> None:
+    assert tunnel_url("http", None, None) is None
+
+
+SESSIONS = [
+    normalize_active({"subdomain": "db-1.a.pinggy.link", "mode": "tcp", "port": 1, "tokenName": "prod"}),
+    normalize_active({"subdomain": "db-2.a.pinggy.link", "mode": "tcp", "port": 2, "tokenName": "staging"}),
+    normalize_active({"subdomain": "r4nd0m.a.free.pinggy.link", "customdomain": "Web.Example.com", "mode": "http"}),
+    normalize_active({"subdomain": "dns.a.pinggy.link", "mode": "udp", "modeUdp": "udp", "port": 3}),
+]
+
+
+def _hosts(records: list) -> list:
+    return [record["host"] for record in records]
+
+
+def test_no_filter_keeps_everything_in_order() -> None:
+    assert filter_sessions(SESSIONS) == SESSIONS
+    assert filter_sessions(SESSIONS, modes=[], subdomains=[], token_names=[]) == SESSIONS
+
+
+def test_filter_by_mode() -> None:
+    assert _hosts(filter_sessions(SESSIONS, modes=["tcp"])) == ["db-1.a.pinggy.link", "db-2.a.pinggy.link"]
+    assert _hosts(filter_sessions(SESSIONS, modes=["udp", "http"])) == ["Web.Example.com", "dns.a.pinggy.link"]
+    assert filter_sessions(SESSIONS, modes=["tls"]) == []
+
+
+def test_filter_by_subdomain_pattern_matches_subdomain_and_custom_domain_case_insensitively() -> None:
+    assert _hosts(filter_sessions(SESSIONS, subdomains=["DB-*"])) == ["db-1.a.pinggy.link", "db-2.a.pinggy.link"]
+    assert _hosts(filter_sessions(SESSIONS, subdomains=["*.example.COM"])) == ["Web.Example.com"]
+    assert _hosts(filter_sessions(SESSIONS, subdomains=["r4nd0m.*"])) == ["Web.Example.com"]
+    assert filter_sessions(SESSIONS, subdomains=["db-?"]) == []
+
+
+def test_filter_by_token_name_and_filters_combine() -> None:
+    assert _hosts(filter_sessions(SESSIONS, token_names=["prod"])) == ["db-1.a.pinggy.link"]
+    assert filter_sessions(SESSIONS, modes=["http"], token_names=["prod"]) == []
+    assert _hosts(filter_sessions(SESSIONS, modes=["tcp"], subdomains=["db-*"], token_names=["staging"])) == [
+        "db-2.a.pinggy.link"]
+
+
+def test_query_compiles_and_searches() -> None:
+    assert compile_query("[?mode=='tcp'].port").search(SESSIONS) == [1, 2]
+
+
+@pytest.mark.parametrize("expression", ["[?", "foo[", "`"])
+def test_invalid_query_is_one_line_naming_the_option(expression: str) -> None:
+    with pytest.raises(ValueError) as error:
+        compile_query(expression)
+    message = str(error.value)
+    assert message.startswith("query: invalid JMESPath expression")
+    assert "\n" not in message

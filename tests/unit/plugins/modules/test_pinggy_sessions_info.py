@@ -1,0 +1,121 @@
+"""pinggy_sessions_info: argument handling and results, run in-process against the emulator."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import typing as t
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.pinggy.tunnels.plugins.modules import pinggy_sessions_info
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, SEED_SESSION, EmulatorControl
+
+try:  # ansible-core >= 2.19 ships the supported way to hand arguments to a module under test.
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:
+    @contextlib.contextmanager  # type: ignore[no-redef]
+    def patch_module_args(args: dict[str, t.Any]) -> t.Iterator[None]:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
+            yield
+
+
+class ModuleExit(Exception):
+    """exit_json or fail_json was called; carries the result."""
+
+    def __init__(self, result: dict[str, t.Any], failed: bool) -> None:
+        super().__init__(result)
+        self.result = result
+        self.failed = failed
+
+
+@pytest.fixture(autouse=True)
+def capture_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    def exit_json(_module: basic.AnsibleModule, **result: t.Any) -> None:
+        raise ModuleExit(result, failed=False)
+
+    def fail_json(_module: basic.AnsibleModule, msg: str, **result: t.Any) -> None:
+        raise ModuleExit({"msg": msg, **result}, failed=True)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    for name in ("PINGGY_API_KEY", "PINGGY_API_URL", "PINGGY_VALIDATE_CERTS", "PINGGY_TIMEOUT", "PINGGY_RETRIES"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run_module(args: dict[str, t.Any]) -> ModuleExit:
+    with patch_module_args(args), pytest.raises(ModuleExit) as outcome:
+        pinggy_sessions_info.main()
+    return outcome.value
+
+
+SESSIONS = [
+    SEED_SESSION,
+    {**SEED_SESSION, "id": "web", "subdomain": "abc.a.free.pinggy.link", "customdomain": "web.example.com",
+     "mode": "http", "port": None, "tokenName": "prod"},
+    {**SEED_SESSION, "id": "dns", "subdomain": "dns.a.pinggy.link", "mode": "udp", "modeUdp": "udp", "port": 5353},
+]
+
+
+def connection(emulator: EmulatorControl) -> dict[str, t.Any]:
+    return {"api_key": API_KEY, "api_url": emulator.api_url}
+
+
+def test_lists_every_session_normalized(emulator: EmulatorControl) -> None:
+    emulator.reset(SESSIONS)
+    outcome = run_module(connection(emulator))
+    assert not outcome.failed
+    assert outcome.result["changed"] is False
+    assert outcome.result["count"] == 3
+    assert [s["url"] for s in outcome.result["sessions"]] == [
+        "tcp://mytest.v.awesomeapp.a.pinggy.link:10003", "https://web.example.com", "udp://dns.a.pinggy.link:5353"]
+    assert "result" not in outcome.result
+
+
+def test_filters_and_query(emulator: EmulatorControl) -> None:
+    emulator.reset(SESSIONS)
+    outcome = run_module({**connection(emulator), "mode": ["http", "udp"], "subdomain": ["*.EXAMPLE.com"],
+                          "query": "[].token_name"})
+    assert outcome.result["count"] == 1
+    assert outcome.result["result"] == ["prod"]
+
+
+def test_environment_variables_supply_the_connection(emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PINGGY_API_KEY", API_KEY)
+    monkeypatch.setenv("PINGGY_API_URL", emulator.api_url)
+    monkeypatch.setenv("PINGGY_RETRIES", "0")
+    outcome = run_module({})
+    assert not outcome.failed and outcome.result["count"] == 1
+
+
+def test_missing_api_key_names_the_option() -> None:
+    outcome = run_module({"api_url": "http://127.0.0.1:9/backend/api/v1"})
+    assert outcome.failed and "api_key" in outcome.result["msg"]
+
+
+def test_unknown_mode_names_the_option_and_the_choices() -> None:
+    outcome = run_module({"api_key": API_KEY, "mode": ["bogus"]})
+    assert outcome.failed
+    assert "mode" in outcome.result["msg"] and "tlstcp" in outcome.result["msg"]
+
+
+def test_invalid_query_fails_before_any_request(emulator: EmulatorControl) -> None:
+    outcome = run_module({**connection(emulator), "query": "[?"})
+    assert outcome.failed and outcome.result["msg"].startswith("query: ")
+    assert emulator.requests() == 0
+
+
+def test_wrong_key_fails_with_401_and_no_key(emulator: EmulatorControl) -> None:
+    outcome = run_module({**connection(emulator), "api_key": "not-the-key-42"})
+    assert outcome.failed and "HTTP 401" in outcome.result["msg"]
+    assert "not-the-key-42" not in json.dumps(outcome.result)
+
+
+def test_bad_retries_names_the_option(emulator: EmulatorControl) -> None:
+    outcome = run_module({**connection(emulator), "retries": -2})
+    assert outcome.failed and outcome.result["msg"].startswith("retries: ")
+    assert emulator.requests() == 0

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# The project's task runner behind the Makefile: every step installs what it needs itself.
+#   run.sh venv CORE | sanity CORE | units CORE | integration | changelog | build | demo | test | matrix
+# CORE is an ansible-core minor version of the support matrix: 2.16, 2.19 (the main one) or 2.21.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# Build trees live outside the work tree: inside a git checkout ansible-test lists files with git,
+# and a gitignored build/ would look empty to it.
+BUILD=${PINGGY_BUILD_DIR:-${TMPDIR:-/tmp}/pinggy-tunnels-build-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}
+MAIN_CORE=2.19
+MATRIX_CORES="2.16 2.21"
+export ANSIBLE_NOCOLOR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# The Python a core runs on: 2.16 and 2.19 on the system 3.11; 2.21 needs 3.12+ (pyenv's 3.13).
+core_python() {
+  case "$1" in
+    2.16|2.19) command -v python3.11 || command -v python3 ;;
+    2.21)
+      local candidate
+      for candidate in python3.13 "$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python3.13 python3.12 \
+                       "$(pyenv root 2>/dev/null)"/versions/3.12*/bin/python3.12; do
+        if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return 0; fi
+      done
+      return 1 ;;
+    *) echo "unknown core $1 (expected 2.16, 2.19 or 2.21)" >&2; return 2 ;;
+  esac
+}
+
+venv_dir() { if [ "$1" = "$MAIN_CORE" ]; then echo "$ROOT/.venv"; else echo "$ROOT/.venv-$1"; fi; }
+
+# Create (once) the virtualenv of a core, with the pinned ranges of tests/requirements-*.txt.
+ensure_venv() {
+  local core=$1 venv python stamp reqs
+  venv=$(venv_dir "$core")
+  reqs="$ROOT/tests/requirements-core-$core.txt"
+  [ "$core" = "$MAIN_CORE" ] && reqs="$ROOT/tests/requirements-dev.txt"
+  stamp="$venv/.installed-$(sha256sum "$reqs" | cut -c1-16)"
+  if [ ! -e "$stamp" ]; then
+    python=$(core_python "$core") || { echo "no Python for ansible-core $core" >&2; return 1; }
+    log "creating $venv ($python, $(basename "$reqs"))" >&2
+    "$python" -m venv --clear "$venv" >&2
+    "$venv/bin/python" -m pip install --quiet --upgrade pip >&2
+    "$venv/bin/python" -m pip install --quiet -r "$reqs" >&2
+    "$venv/bin/python" "$ROOT/tests/utils/ansible_test_offline.py" "$venv/bin/python" >&2
+    touch "$stamp"
+  fi
+  echo "$venv"
+}
+
+# A copy of the collection under $BUILD/core-<core>/ansible_collections/pinggy/tunnels, where ansible-test runs.
+collection_tree() { "$ROOT/tests/utils/collection_tree.sh" "$BUILD/core-$1"; }
+
+pyver() { "$(core_python "$1")" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
+
+cmd_sanity() {
+  local core=$1 venv coll
+  venv=$(ensure_venv "$core"); coll=$(collection_tree "$core")
+  log "ansible-test sanity (ansible-core $core, Python $(pyver "$core"))"
+  (cd "$coll" && "$venv/bin/ansible-test" sanity --venv --python "$(pyver "$core")" --color no)
+}
+
+cmd_units() {
+  local core=$1 venv coll
+  venv=$(ensure_venv "$core"); coll=$(collection_tree "$core")
+  log "ansible-test units (ansible-core $core, Python $(pyver "$core"))"
+  (cd "$coll" && "$venv/bin/ansible-test" units --venv --requirements --python "$(pyver "$core")" --color no)
+}
+
+cmd_integration() {
+  local venv coll
+  venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
+  log "ansible-test integration against the emulator (ansible-core $MAIN_CORE)"
+  (cd "$coll" && PATH="$venv/bin:$PATH" tests/utils/with_emulator.sh \
+     ansible-test integration --local --python "$(pyver "$MAIN_CORE")" --color no "$@")
+}
+
+cmd_changelog() {
+  local venv
+  venv=$(ensure_venv "$MAIN_CORE")
+  log "antsibull-changelog lint"
+  (cd "$ROOT" && "$venv/bin/antsibull-changelog" lint)
+}
+
+# Build the collection tarball and install it into build/collections (what a user would do).
+cmd_build() {
+  local venv
+  venv=$(ensure_venv "$MAIN_CORE")
+  rm -rf "$BUILD/dist" "$BUILD/collections"
+  "$venv/bin/ansible-galaxy" collection build "$ROOT" --output-path "$BUILD/dist" >&2
+  "$venv/bin/ansible-galaxy" collection install --force -p "$BUILD/collections" "$BUILD"/dist/pinggy-tunnels-*.tar.gz >&2
+  echo "$BUILD/collections"
+}
+
+cmd_demo() {
+  local venv collections
+  venv=$(ensure_venv "$MAIN_CORE")
+  collections=$(cmd_build)
+  log "demo: playbooks/demo.yml against the Pinggy API emulator"
+  cd "$ROOT"
+  PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$collections" ANSIBLE_LOCALHOST_WARNING=false \
+    ANSIBLE_INVENTORY_UNPARSED_WARNING=false PINGGY_DEMO_SESSIONS=12 \
+    tests/utils/with_emulator.sh ansible-playbook pinggy.tunnels.demo
+}
+
+cmd_matrix() {
+  local core
+  for core in $MATRIX_CORES; do
+    if ! core_python "$core" >/dev/null 2>&1; then
+      log "SKIPPED ansible-core $core: no suitable Python found (needs $( [ "$core" = 2.21 ] && echo 3.12+ || echo 3.11 ))"
+      continue
+    fi
+    cmd_sanity "$core"
+    cmd_units "$core"
+  done
+}
+
+cmd_test() {
+  cmd_changelog
+  cmd_sanity "$MAIN_CORE"
+  cmd_units "$MAIN_CORE"
+  cmd_integration
+  cmd_matrix
+  log "make test: all steps passed"
+}
+
+main() {
+  local step=${1:?usage: run.sh venv|sanity|units|integration|changelog|build|demo|matrix|test [CORE]}
+  shift
+  case "$step" in
+    venv) ensure_venv "${1:-$MAIN_CORE}" ;;
+    sanity|units) "cmd_$step" "${1:-$MAIN_CORE}" ;;
+    integration|changelog|build|demo|matrix|test) "cmd_$step" "$@" ;;
+    *) echo "unknown step: $step" >&2; exit 2 ;;
+  esac
+}
+
+main "$@"

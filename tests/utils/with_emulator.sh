@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Run a command with the Pinggy API emulator up on loopback, then stop it whatever happens.
+# Run from a collection root. The command sees PINGGY_API_URL, PINGGY_API_KEY and PINGGY_EMULATOR_URL,
+# and ansible-test targets see the same as vars through tests/integration/integration_config.yml
+# (as community.hashi_vault does for its Vault server). The key is random per run and never printed.
+set -euo pipefail
+workdir=$(mktemp -d)
+emulator_pid=""
+cleanup() {
+  if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true; fi
+  rm -rf "$workdir" tests/integration/integration_config.yml
+}
+trap cleanup EXIT
+
+PINGGY_API_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+export PINGGY_API_KEY
+python3 -m tests.emulator --port 0 --generate "${PINGGY_DEMO_SESSIONS:-20}" --ready-file "$workdir/url" \
+  > "$workdir/emulator.log" 2>&1 &
+emulator_pid=$!
+for _ in $(seq 1 100); do
+  [ -s "$workdir/url" ] && break
+  kill -0 "$emulator_pid" 2>/dev/null || { cat "$workdir/emulator.log" >&2; echo "the emulator did not start" >&2; exit 1; }
+  sleep 0.1
+done
+[ -s "$workdir/url" ] || { echo "the emulator did not become ready within 10 s" >&2; exit 1; }
+PINGGY_API_URL=$(cat "$workdir/url")
+PINGGY_EMULATOR_URL=${PINGGY_API_URL%/backend/api/v1}/_emulator
+export PINGGY_API_URL PINGGY_EMULATOR_URL
+echo "Pinggy API emulator up at $PINGGY_API_URL"
+
+cat > tests/integration/integration_config.yml <<YAML
+pinggy_api_url: "$PINGGY_API_URL"
+pinggy_api_key: "$PINGGY_API_KEY"
+pinggy_emulator_url: "$PINGGY_EMULATOR_URL"
+YAML
+
+"$@"
