@@ -1,13 +1,13 @@
 # The two commands of the README are `make demo` and `make test`; the rest are their pieces.
-# Every target installs what it needs (virtualenvs under .venv*, build trees under build/).
+# Every target installs what it needs (virtualenvs under .venv*, build trees under /tmp).
 RUN := tests/utils/run.sh
 
-.PHONY: demo test sanity units integration matrix changelog build lint bench clean emulator
+.PHONY: demo test sanity units integration matrix changelog lint build clean
 
 demo:         ## build + install the collection, run playbooks/demo.yml against the emulator
 	$(RUN) demo
 
-test:         ## the whole suite: changelog lint, sanity, units, integration, then the core matrix
+test:         ## the whole suite: changelog lint, ansible-lint, sanity, units, integration, then the core matrix
 	$(RUN) test
 
 sanity:
@@ -24,6 +24,9 @@ matrix:
 
 changelog:
 	$(RUN) changelog
+
+lint:
+	$(RUN) lint
 
 build:
 	$(RUN) build

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's task runner behind the Makefile: every step installs what it needs itself.
-#   run.sh venv CORE | sanity CORE | units CORE | integration | changelog | build | demo | test | matrix
+#   run.sh venv CORE | sanity CORE | units CORE | integration | changelog | lint | build | demo | test | matrix
 # CORE is an ansible-core minor version of the support matrix: 2.16, 2.19 (the main one) or 2.21.
 set -euo pipefail
+shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # Build trees live outside the work tree: inside a git checkout ansible-test lists files with git,
@@ -14,19 +15,22 @@ export ANSIBLE_NOCOLOR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '\n==> %s\n' "$*"; }
 
-# The Python a core runs on: 2.16 and 2.19 on the system 3.11; 2.21 needs 3.12+ (pyenv's 3.13).
+# The Python a core runs on: 2.16 and 2.19 on 3.11; 2.21 needs 3.12+ (pyenv's 3.13 here).
+# Each candidate must really run: a pyenv shim exists even for a version that is not active.
 core_python() {
+  local pyenv_versions candidates candidate
+  pyenv_versions="$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")/versions"
   case "$1" in
-    2.16|2.19) command -v python3.11 || command -v python3 ;;
-    2.21)
-      local candidate
-      for candidate in python3.13 "$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python3.13 python3.12 \
-                       "$(pyenv root 2>/dev/null)"/versions/3.12*/bin/python3.12; do
-        if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return 0; fi
-      done
-      return 1 ;;
+    2.16|2.19) candidates="python3.11 $pyenv_versions/3.11*/bin/python3.11 python3" ;;
+    2.21) candidates="python3.13 $pyenv_versions/3.13*/bin/python3.13 python3.12 $pyenv_versions/3.12*/bin/python3.12" ;;
     *) echo "unknown core $1 (expected 2.16, 2.19 or 2.21)" >&2; return 2 ;;
   esac
+  for candidate in $candidates; do
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  return 1
 }
 
 venv_dir() { if [ "$1" = "$MAIN_CORE" ]; then echo "$ROOT/.venv"; else echo "$ROOT/.venv-$1"; fi; }
@@ -77,6 +81,14 @@ cmd_integration() {
      ansible-test integration --local --python "$(pyver "$MAIN_CORE")" --color no "$@")
 }
 
+cmd_lint() {
+  local venv coll
+  venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
+  log "ansible-lint --profile production (playbooks, roles)"
+  (cd "$coll" && ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$MAIN_CORE" PATH="$venv/bin:$PATH" \
+     ansible-lint --profile production --nocolor)
+}
+
 cmd_changelog() {
   local venv
   venv=$(ensure_venv "$MAIN_CORE")
@@ -119,6 +131,7 @@ cmd_matrix() {
 
 cmd_test() {
   cmd_changelog
+  cmd_lint
   cmd_sanity "$MAIN_CORE"
   cmd_units "$MAIN_CORE"
   cmd_integration
@@ -127,12 +140,12 @@ cmd_test() {
 }
 
 main() {
-  local step=${1:?usage: run.sh venv|sanity|units|integration|changelog|build|demo|matrix|test [CORE]}
+  local step=${1:?usage: run.sh venv|sanity|units|integration|changelog|lint|build|demo|matrix|test [CORE]}
   shift
   case "$step" in
     venv) ensure_venv "${1:-$MAIN_CORE}" ;;
     sanity|units) "cmd_$step" "${1:-$MAIN_CORE}" ;;
-    integration|changelog|build|demo|matrix|test) "cmd_$step" "$@" ;;
+    integration|changelog|lint|build|demo|matrix|test) "cmd_$step" "$@" ;;
     *) echo "unknown step: $step" >&2; exit 2 ;;
   esac
 }
