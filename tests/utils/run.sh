@@ -59,8 +59,20 @@ collection_tree() { "$ROOT/tests/utils/collection_tree.sh" "$BUILD/core-$1"; }
 
 pyver() { "$(core_python "$1")" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
 
+# ansible-test skips its shellcheck test (with only a warning) when the program is missing.
+ensure_shellcheck() {
+  command -v shellcheck >/dev/null 2>&1 && return 0
+  log "installing shellcheck (Debian package) for the sanity shellcheck test"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
+  fi
+}
+
 cmd_sanity() {
   local core=$1 venv coll
+  ensure_shellcheck
   venv=$(ensure_venv "$core"); coll=$(collection_tree "$core")
   log "ansible-test sanity (ansible-core $core, Python $(pyver "$core"))"
   (cd "$coll" && "$venv/bin/ansible-test" sanity --venv --python "$(pyver "$core")" --color no)
@@ -73,6 +85,8 @@ cmd_units() {
   (cd "$coll" && "$venv/bin/ansible-test" units --venv --requirements --python "$(pyver "$core")" --color no)
 }
 
+# Optional arguments narrow the run to some targets (make test runs them all).
+# shellcheck disable=SC2120
 cmd_integration() {
   local venv coll
   venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
