@@ -2,7 +2,7 @@
 # Every target installs what it needs (virtualenvs under .venv*, build trees under /tmp).
 RUN := tests/utils/run.sh
 
-.PHONY: demo test sanity units integration matrix changelog lint build clean
+.PHONY: demo test sanity units integration matrix changelog lint bench build clean
 
 demo:         ## build + install the collection, run playbooks/demo.yml against the emulator
 	$(RUN) demo
@@ -27,6 +27,9 @@ changelog:
 
 lint:
 	$(RUN) lint
+
+bench:        ## benchmarks (tests/benchmarks/), printing ratios measured in one run
+	$(RUN) bench
 
 build:
 	$(RUN) build

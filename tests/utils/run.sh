@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's task runner behind the Makefile: every step installs what it needs itself.
-#   run.sh venv CORE | sanity CORE | units CORE | integration | changelog | lint | build | demo | test | matrix
+#   run.sh venv CORE | sanity CORE | units CORE | integration | changelog | lint | bench | build | demo | test | matrix
 # CORE is an ansible-core minor version of the support matrix: 2.16, 2.19 (the main one) or 2.21.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -103,6 +103,16 @@ cmd_lint() {
      ansible-lint --profile production --nocolor)
 }
 
+# Benchmarks print ratios measured side by side; informational, so not part of `make test`.
+cmd_bench() {
+  local venv coll script
+  venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
+  for script in "$coll"/tests/benchmarks/bench_*.py; do
+    log "benchmark: ${script#"$coll"/}"
+    (cd "$coll" && PYTHONPATH="$BUILD/core-$MAIN_CORE" "$venv/bin/python" "$script")
+  done
+}
+
 cmd_changelog() {
   local venv
   venv=$(ensure_venv "$MAIN_CORE")
@@ -154,12 +164,12 @@ cmd_test() {
 }
 
 main() {
-  local step=${1:?usage: run.sh venv|sanity|units|integration|changelog|lint|build|demo|matrix|test [CORE]}
+  local step=${1:?usage: run.sh venv|sanity|units|integration|changelog|lint|bench|build|demo|matrix|test [CORE]}
   shift
   case "$step" in
     venv) ensure_venv "${1:-$MAIN_CORE}" ;;
     sanity|units) "cmd_$step" "${1:-$MAIN_CORE}" ;;
-    integration|changelog|lint|build|demo|matrix|test) "cmd_$step" "$@" ;;
+    integration|changelog|lint|bench|build|demo|matrix|test) "cmd_$step" "$@" ;;
     *) echo "unknown step: $step" >&2; exit 2 ;;
   esac
 }
