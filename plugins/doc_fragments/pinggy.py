@@ -52,3 +52,24 @@ notes:
 requirements:
   - requests >= 2.25
 """
+
+    # Controller-side plugins (lookups, inventory) read the same options from the environment
+    # through Ansible's config system; modules use an argument-spec fallback instead.
+    PLUGINS = r"""
+options:
+  api_key:
+    env:
+      - name: PINGGY_API_KEY
+  api_url:
+    env:
+      - name: PINGGY_API_URL
+  validate_certs:
+    env:
+      - name: PINGGY_VALIDATE_CERTS
+  timeout:
+    env:
+      - name: PINGGY_TIMEOUT
+  retries:
+    env:
+      - name: PINGGY_RETRIES
+"""

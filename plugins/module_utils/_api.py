@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import traceback
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
@@ -35,6 +37,8 @@ RETRY_STATUSES = (429, 502, 503, 504)
 RETRY_AFTER_MAX_SECONDS = 60
 BACKOFF_FACTOR = 0.5
 MESSAGE_MAX_CHARS = 200
+MAX_WORKERS_LIMIT = 16
+_PAGE_KEYS = ("content", "totalElements", "totalPages")
 _CONNECTION_PREFIX = re.compile(r"^(<[^>]*>|\w+\([^)]*\)): ")
 
 
@@ -125,7 +129,8 @@ class PinggyClient:
             # Hand the last error response back so it is reported with its status and message.
             raise_on_status=False,
         )
-        adapter = HTTPAdapter(max_retries=retry)
+        # Enough pooled connections for the largest history fan-out, so workers reuse them.
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=MAX_WORKERS_LIMIT)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         if not validate_certs:
@@ -196,6 +201,38 @@ class PinggyClient:
             raise PinggyResponseError(
                 f"Pinggy API answered GET /session/active with {type(data).__name__}, expected a list of session objects")
         return data
+
+    def history_page(self, start: date, end: date, page: int, size: int) -> dict[str, t.Any]:
+        """One page (Spring Page object) of the session history between two UTC dates, inclusive."""
+        path = f"session/history/{start.isoformat()}/{end.isoformat()}"
+        data = self.get_json(path, params={"page": page, "size": size})
+        if not isinstance(data, dict) or any(key not in data for key in _PAGE_KEYS):
+            raise PinggyResponseError(
+                f"Pinggy API answered GET /{path} page {page} with {type(data).__name__} lacking "
+                f"{', '.join(_PAGE_KEYS)}: not a history page")
+        if not isinstance(data["content"], list) or not all(isinstance(item, dict) for item in data["content"]):
+            raise PinggyResponseError(f"Pinggy API answered GET /{path} page {page} with a content that is not a list of records")
+        return data
+
+    def history(self, start: date, end: date, page_size: int = 100, max_workers: int = 4) -> list[dict[str, t.Any]]:
+        """Every history record between two UTC dates: page 0, then the other pages concurrently, in page order.
+
+        The page count comes from the server's answer, not from page_size, since a server may cap the size.
+        Each page must report the same total as page 0 and the pages must add up to it; otherwise the history
+        changed while paging and an error is raised rather than a list with gaps or duplicates.
+        """
+        first = self.history_page(start, end, 0, page_size)
+        total, pages = first["totalElements"], first["totalPages"]
+        rest: list[dict[str, t.Any]] = []
+        if pages > 1 and not first.get("last", False):
+            with ThreadPoolExecutor(max_workers=max(1, min(max_workers, MAX_WORKERS_LIMIT))) as pool:
+                rest = list(pool.map(lambda page: self.history_page(start, end, page, page_size), range(1, pages)))
+        records = [record for page in [first] + rest for record in page["content"]]
+        if any(page["totalElements"] != total for page in rest) or len(records) != total:
+            raise PinggyResponseError(
+                f"Pinggy API history for {start}..{end} changed while paging (expected {total} records, "
+                f"got {len(records)} over {1 + len(rest)} pages); run again")
+        return records
 
 
 def _root_cause(exc: Exception) -> object:

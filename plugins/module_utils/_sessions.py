@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 import traceback
 import typing as t
+from datetime import datetime
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
@@ -21,6 +23,11 @@ else:
     JMESPATH_IMPORT_ERROR = None
 
 MODES = ("http", "tcp", "tls", "tlstcp", "udp")
+
+# "[5.7.152.215]:48696", "[2001:db8::1]:5555", or an unbracketed IPv4 "5.7.152.215:48696".
+_CLIENT_IP = re.compile(r"^\[(?P<bracketed>[^\]]+)\]:(?P<port>\d+)$|^(?P<plain>[^:\[\]]+):(?P<plain_port>\d+)$")
+# Python < 3.11 fromisoformat wants exactly 3 or 6 fraction digits and no "Z".
+_FRACTION = re.compile(r"\.(\d+)")
 
 # How each mode is reached from outside: (URL scheme, fixed port or None to use the tunnel's port).
 _URL_FORMS: dict[str, tuple[str, t.Optional[int]]] = {
@@ -61,6 +68,36 @@ def normalize_active(record: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     normalized = camel_dict_to_snake_dict(dict(record))
     normalized["host"] = public_host(normalized)
     normalized["url"] = tunnel_url(effective_mode(normalized), normalized["host"], normalized.get("port"))
+    return normalized
+
+
+def parse_timestamp(text: t.Any) -> t.Optional[datetime]:
+    """An API timestamp such as 2025-02-06T16:16:44.571+00:00 as an aware datetime, or None if unusable."""
+    if not isinstance(text, str) or not text:
+        return None
+    text = _FRACTION.sub(lambda match: "." + match.group(1)[:6].ljust(6, "0"), text.replace("Z", "+00:00"), count=1)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def parse_client_ip(client_ip: t.Any) -> tuple[t.Optional[str], t.Optional[int]]:
+    """(address, port) of a client_ip such as "[2001:db8::1]:5555"; (None, None) when it does not parse."""
+    match = _CLIENT_IP.match(client_ip) if isinstance(client_ip, str) else None
+    if not match:
+        return None, None
+    return match.group("bracketed") or match.group("plain"), int(match.group("port") or match.group("plain_port"))
+
+
+def normalize_history(record: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """A history record (already snake_case) plus duration_seconds, client_address and client_port."""
+    normalized = dict(record)
+    started, ended = parse_timestamp(record.get("start_time")), parse_timestamp(record.get("end_time"))
+    duration = (ended - started).total_seconds() if started and ended else None
+    normalized["duration_seconds"] = round(duration, 3) if duration is not None and duration >= 0 else None
+    normalized["client_address"], normalized["client_port"] = parse_client_ip(record.get("client_ip"))
     return normalized
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+from datetime import date, datetime, timezone
 
 import pytest
 import requests
@@ -42,14 +43,28 @@ class EmulatorControl:
         response.raise_for_status()
         return response.json()
 
-    def reset(self, active: t.Optional[list[dict[str, t.Any]]] = None) -> None:
-        self.call("POST", "reset", {"active": active if active is not None else [SEED_SESSION], "history": []})
+    def reset(self, active: t.Optional[list[dict[str, t.Any]]] = None, history: t.Optional[list[dict[str, t.Any]]] = None) -> None:
+        self.call("POST", "reset", {"active": active if active is not None else [SEED_SESSION], "history": history or []})
 
     def fault(self, **fault: t.Any) -> None:
         self.call("POST", "faults", fault)
 
     def requests(self, endpoint: str = "active") -> int:
         return self.call("GET", "requests")[endpoint]
+
+
+def history_records(count: int, day: date, mode: str = "tcp") -> list[dict[str, t.Any]]:
+    """count history records started on day, each told apart by its token_value."""
+    return [
+        {"start_time": f"{day.isoformat()}T{index // 3600 % 24:02d}:{index // 60 % 60:02d}:{index % 60:02d}.000+00:00",
+         "end_time": f"{day.isoformat()}T23:59:59.999+00:00", "token_value": f"T{index:05d}", "mode": mode,
+         "domains": [f"h{index}.a.pinggy.link"], "client_ip": f"[10.0.0.1]:{1000 + index}"}
+        for index in range(count)
+    ]
+
+
+def utc_today() -> date:
+    return datetime.now(timezone.utc).date()
 
 
 @pytest.fixture(scope="session")

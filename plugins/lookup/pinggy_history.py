@@ -1,0 +1,247 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinggy.tunnels contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: pinggy_history
+short_description: Read the Pinggy tunnel session history over a date range
+version_added: 0.1.0
+description:
+  - Returns the tunnel sessions of a Pinggy account that started within a range of UTC dates, at most 60 days back.
+  - Every page of the history is fetched (page 0 first, then the others concurrently) and merged in page order;
+    if any page fails after the retries, the lookup fails and never returns a partial list.
+  - The range is given by O(start_date) and O(end_date), by O(days), or by one or two positional terms
+    (one date for a single day; a start and an end date).
+  - All options are checked before any request is made.
+author:
+  - Pinggy Tunnels Maintainers (@pinggy)
+extends_documentation_fragment:
+  - pinggy.tunnels.pinggy
+  - pinggy.tunnels.pinggy.plugins
+options:
+  _terms:
+    description:
+      - Optional positional dates (C(YYYY-MM-DD)), one for a single day or two for a start and an end date.
+      - Cannot be combined with O(start_date), O(end_date) or O(days).
+    type: list
+    elements: str
+    required: false
+  start_date:
+    description:
+      - First day of the range (UTC), C(YYYY-MM-DD), not older than 60 days and not in the future.
+      - Defaults to O(end_date) when only O(end_date) is given.
+    type: str
+  end_date:
+    description:
+      - Last day of the range (UTC, inclusive), C(YYYY-MM-DD), not in the future.
+      - Defaults to O(start_date) when only O(start_date) is given.
+    type: str
+  days:
+    description:
+      - The last O(days) days ending today (UTC), today included. V(1) means today only.
+      - Between 1 and 60. Cannot be combined with dates.
+      - When no range is given at all, V(7) is used.
+    type: int
+  mode:
+    description:
+      - Keep only sessions of these modes. A UDP session is one whose C(mode_udp) is V(udp).
+    type: list
+    elements: str
+    choices: [http, tcp, tls, tlstcp, udp]
+  query:
+    description:
+      - A JMESPath expression applied to the (filtered) list of records; its value is returned instead.
+      - A value that is not a list is returned as a one-element list. Requires the C(jmespath) Python library.
+    type: str
+  page_size:
+    description:
+      - Records asked for per page, between 1 and 2000. The server may cap it; every record is still fetched once.
+    type: int
+    default: 100
+  max_workers:
+    description:
+      - At most this many page requests in flight at once, between 1 and 16.
+    type: int
+    default: 4
+notes:
+  - Use C(query()) or C(lookup(..., wantlist=true)) to always get a list; a plain C(lookup()) returns a single
+    record unwrapped when there is exactly one.
+  - Strings in the records come from the API and are treated as untrusted data, never as templates.
+seealso:
+  - module: pinggy.tunnels.pinggy_sessions_info
+"""
+
+EXAMPLES = r"""
+- name: Sessions of the last 7 days (API key from PINGGY_API_KEY)
+  ansible.builtin.debug:
+    msg: "{{ query('pinggy.tunnels.pinggy_history', days=7) | length }} sessions"
+
+- name: One day, by positional date
+  ansible.builtin.debug:
+    msg: "{{ query('pinggy.tunnels.pinggy_history', '2025-02-06', api_key=vault_pinggy_api_key) }}"
+
+- name: A range, TCP only, total hours through a JMESPath query
+  ansible.builtin.debug:
+    msg: >-
+      {{ (query('pinggy.tunnels.pinggy_history', start_date='2025-02-01', end_date='2025-02-06',
+                mode=['tcp', 'tlstcp'], query='sum([].duration_seconds || `0`)') | first) / 3600 }}
+
+- name: Client addresses of the last day's sessions
+  ansible.builtin.set_fact:
+    clients: "{{ query('pinggy.tunnels.pinggy_history', days=1, query='[].client_address') | unique }}"
+"""
+
+RETURN = r"""
+_raw:
+  description:
+    - The history records in the order the API returned them, or the value of O(query).
+    - Every field of the API record is included, plus the derived fields below.
+  type: list
+  elements: dict
+  contains:
+    start_time:
+      description: When the session started (ISO 8601, UTC).
+      type: str
+      sample: "2025-02-06T16:16:44.571+00:00"
+    end_time:
+      description: When the session ended; null while it is running.
+      type: str
+      sample: "2025-02-07T06:15:26.294+00:00"
+    user_email:
+      description: Account e-mail.
+      type: str
+    token_value:
+      description: Token that created the session.
+      type: str
+    virtual_token_value:
+      description: Virtual token of the session, if any.
+      type: str
+    domains:
+      description: Public names of the tunnel.
+      type: list
+      elements: str
+      sample: ["test.example.com", "test.a.pinggy.link"]
+    mode:
+      description: Tunnel mode.
+      type: str
+      sample: http
+    mode_udp:
+      description: V(udp) for a UDP tunnel, else empty.
+      type: str
+    client_ip:
+      description: Address of the SSH client, as the API gives it.
+      type: str
+      sample: "[5.7.152.215]:48696"
+    port:
+      description: Public port for tcp, tlstcp and udp tunnels; null for http and tls.
+      type: int
+    duration_seconds:
+      description: Derived. Seconds between start and end; null while the session runs or a time is unusable.
+      type: float
+      sample: 50321.723
+    client_address:
+      description: Derived. The IP address part of C(client_ip) (IPv4 or IPv6, without brackets).
+      type: str
+      sample: 5.7.152.215
+    client_port:
+      description: Derived. The port part of C(client_ip).
+      type: int
+      sample: 48696
+"""
+
+import typing as t
+from datetime import date, datetime, timedelta, timezone
+
+from ansible.errors import AnsibleError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import MAX_WORKERS_LIMIT, PinggyError
+from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
+    MODES,
+    compile_query,
+    filter_sessions,
+    normalize_history,
+)
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._options import client_from_plugin
+
+HISTORY_WINDOW_DAYS = 60
+DEFAULT_DAYS = 7
+PAGE_SIZE_MAX = 2000
+
+
+def _parse_date(value: t.Any, option: str) -> date:
+    text = str(value)
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise AnsibleError(f"{option}: expected a date as YYYY-MM-DD, got {text[:40]!r}") from None
+
+
+def _in_range(value: int, option: str, low: int, high: int) -> int:
+    if value is None or not low <= value <= high:
+        raise AnsibleError(f"{option}: expected an integer from {low} to {high}, got {value!r}")
+    return value
+
+
+def resolve_date_range(terms: t.Sequence[t.Any], start_date: t.Any, end_date: t.Any, days: t.Optional[int],
+                       today: date) -> tuple[date, date]:
+    """The (start, end) UTC dates asked for, checked against the API's rules before any request."""
+    if len(terms) > 2:
+        raise AnsibleError(f"terms: expected one date or a start and an end date, got {len(terms)} terms")
+    if terms and (start_date or end_date or days is not None):
+        raise AnsibleError("terms: give dates either as positional terms or as start_date/end_date/days, not both")
+    if days is not None and (start_date or end_date):
+        raise AnsibleError("days: cannot be combined with start_date or end_date")
+    if terms:
+        start_date, end_date = terms[0], terms[-1]
+    if start_date or end_date:
+        start = _parse_date(start_date, "start_date") if start_date else None
+        end = _parse_date(end_date, "end_date") if end_date else None
+        start, end = start or end, end or start
+    else:
+        count = _in_range(DEFAULT_DAYS if days is None else days, "days", 1, HISTORY_WINDOW_DAYS)
+        start, end = today - timedelta(days=count - 1), today
+    if start > end:
+        raise AnsibleError(f"start_date: {start} is after end_date {end}")
+    if end > today:
+        raise AnsibleError(f"end_date: {end} is in the future (today is {today} UTC)")
+    oldest = today - timedelta(days=HISTORY_WINDOW_DAYS)
+    if start < oldest:
+        raise AnsibleError(f"start_date: {start} is older than {HISTORY_WINDOW_DAYS} days (oldest allowed: {oldest})")
+    return start, end
+
+
+class LookupModule(LookupBase):
+    """Every page of the session history over a date range, normalized and filtered."""
+
+    def run(self, terms: list[t.Any], variables: t.Optional[dict[str, t.Any]] = None, **kwargs: t.Any) -> list[t.Any]:
+        self.set_options(var_options=variables, direct=kwargs)
+        modes = self.get_option("mode") or []
+        unknown = sorted(set(modes) - set(MODES))
+        if unknown:
+            raise AnsibleError(f"mode: expected any of {', '.join(MODES)}, got {', '.join(map(str, unknown))}")
+        start, end = resolve_date_range(terms, self.get_option("start_date"), self.get_option("end_date"),
+                                        self.get_option("days"), datetime.now(timezone.utc).date())
+        page_size = _in_range(self.get_option("page_size"), "page_size", 1, PAGE_SIZE_MAX)
+        max_workers = _in_range(self.get_option("max_workers"), "max_workers", 1, MAX_WORKERS_LIMIT)
+        query = None
+        if self.get_option("query") is not None:
+            try:
+                query = compile_query(self.get_option("query"))
+            except ValueError as exc:
+                raise AnsibleError(str(exc)) from None
+
+        client = client_from_plugin(self)
+        try:
+            raw_records = client.history(start, end, page_size=page_size, max_workers=max_workers)
+        except PinggyError as exc:
+            raise AnsibleError(str(exc)) from None
+        records = filter_sessions((normalize_history(record) for record in raw_records), modes=modes)
+        if query is None:
+            return records
+        result = query.search(records)
+        return result if isinstance(result, list) else [result]

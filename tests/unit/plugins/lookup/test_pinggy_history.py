@@ -1,0 +1,101 @@
+"""pinggy_history lookup: validation before any request, and results against the emulator."""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import date, timedelta
+
+import pytest
+
+from ansible.errors import AnsibleError
+from ansible.plugins.loader import lookup_loader
+
+from ansible_collections.pinggy.tunnels.plugins.lookup.pinggy_history import resolve_date_range
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import (
+    API_KEY,
+    EmulatorControl,
+    history_records,
+    utc_today,
+)
+
+TODAY = date(2025, 3, 31)
+
+
+@pytest.mark.parametrize("terms, options, expected", [
+    ([], {}, (TODAY - timedelta(days=6), TODAY)),
+    ([], {"days": 1}, (TODAY, TODAY)),
+    ([], {"days": 60}, (TODAY - timedelta(days=59), TODAY)),
+    (["2025-03-30"], {}, (date(2025, 3, 30), date(2025, 3, 30))),
+    (["2025-03-01", "2025-03-05"], {}, (date(2025, 3, 1), date(2025, 3, 5))),
+    ([], {"start_date": "2025-03-01", "end_date": "2025-03-31"}, (date(2025, 3, 1), TODAY)),
+    ([], {"start_date": "2025-03-02"}, (date(2025, 3, 2), date(2025, 3, 2))),
+    ([], {"start_date": "2025-01-30"}, (date(2025, 1, 30), date(2025, 1, 30))),
+])
+def test_date_ranges(terms: list, options: dict, expected: tuple) -> None:
+    arguments = {"start_date": None, "end_date": None, "days": None, **options}
+    assert resolve_date_range(terms, today=TODAY, **arguments) == expected
+
+
+@pytest.mark.parametrize("terms, options, message", [
+    ([], {"start_date": "2025/03/01"}, "start_date: expected a date as YYYY-MM-DD"),
+    ([], {"end_date": "2025-02-30"}, "end_date: expected a date as YYYY-MM-DD"),
+    (["tomorrow"], {}, "start_date: expected a date as YYYY-MM-DD"),
+    ([], {"start_date": "2025-03-05", "end_date": "2025-03-01"}, "start_date: 2025-03-05 is after end_date 2025-03-01"),
+    ([], {"start_date": "2025-01-29"}, "start_date: 2025-01-29 is older than 60 days"),
+    ([], {"end_date": "2025-04-01"}, "end_date: 2025-04-01 is in the future"),
+    ([], {"days": 0}, "days: expected an integer from 1 to 60, got 0"),
+    ([], {"days": 61}, "days: expected an integer from 1 to 60, got 61"),
+    ([], {"days": 3, "start_date": "2025-03-01"}, "days: cannot be combined"),
+    (["2025-03-01"], {"days": 3}, "terms: give dates either"),
+    (["2025-03-01", "2025-03-02", "2025-03-03"], {}, "terms: expected one date or a start and an end date"),
+])
+def test_invalid_ranges_name_the_option(terms: list, options: dict, message: str) -> None:
+    arguments = {"start_date": None, "end_date": None, "days": None, **options}
+    with pytest.raises(AnsibleError) as error:
+        resolve_date_range(terms, today=TODAY, **arguments)
+    assert str(error.value).startswith(message)
+
+
+def run_lookup(emulator: EmulatorControl, terms: t.Optional[list] = None, **options: t.Any) -> list:
+    lookup = lookup_loader.get("pinggy.tunnels.pinggy_history")
+    connection = {"api_key": API_KEY, "api_url": emulator.api_url}
+    return lookup.run(terms or [], variables={}, **{**connection, **options})
+
+
+def test_records_are_normalized_filtered_and_queried(emulator: EmulatorControl) -> None:
+    today = utc_today()
+    emulator.reset(active=[], history=history_records(5, today, "tcp") + history_records(2, today, "http"))
+    records = run_lookup(emulator, [today.isoformat()])
+    assert len(records) == 7 and records[0]["client_address"] == "10.0.0.1" and records[0]["client_port"] == 1000
+    assert len(run_lookup(emulator, days=1, mode=["http"])) == 2
+    assert run_lookup(emulator, days=1, mode=["http"], query="length(@)") == [2]
+    assert run_lookup(emulator, days=1, mode=["udp"]) == []
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"page_size": 0}, "page_size: expected an integer from 1 to 2000, got 0"),
+    ({"page_size": 2001}, "page_size: expected an integer from 1 to 2000, got 2001"),
+    ({"max_workers": 0}, "max_workers: expected an integer from 1 to 16, got 0"),
+    ({"query": "[?"}, "query: invalid JMESPath expression"),
+    ({"days": 90}, "days: expected an integer from 1 to 60"),
+    ({"api_url": "not-a-url"}, "api_url: expected an http(s) URL"),
+])
+def test_bad_options_fail_before_any_request(emulator: EmulatorControl, options: dict, message: str) -> None:
+    with pytest.raises(AnsibleError) as error:
+        run_lookup(emulator, **options)
+    assert str(error.value).startswith(message)
+    assert emulator.requests("total") == 0
+
+
+def test_unknown_mode_fails_before_any_request(emulator: EmulatorControl) -> None:
+    # ansible-core's option validation or the lookup's own check, depending on the core version.
+    with pytest.raises(AnsibleError) as error:
+        run_lookup(emulator, mode=["tcp", "bogus"])
+    assert "mode" in str(error.value) and "bogus" in str(error.value)
+    assert emulator.requests("total") == 0
+
+
+def test_api_failure_is_an_ansible_error_without_the_key(emulator: EmulatorControl) -> None:
+    with pytest.raises(AnsibleError) as error:
+        run_lookup(emulator, days=1, api_key="wrong-history-key-77")
+    assert "HTTP 401" in str(error.value) and "wrong-history-key-77" not in str(error.value)

@@ -1,0 +1,132 @@
+"""History paging of the client and normalization of history records."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
+    PinggyApiError,
+    PinggyClient,
+    PinggyResponseError,
+)
+from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import normalize_history, parse_client_ip
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import (
+    API_KEY,
+    EmulatorControl,
+    history_records,
+    utc_today,
+)
+
+
+def _history(emulator: EmulatorControl, **options: object) -> list:
+    client = PinggyClient(api_key=API_KEY, api_url=emulator.api_url, retries=options.pop("retries", 3))
+    return client.history(utc_today(), utc_today(), **options)
+
+
+def _tokens(records: list) -> list:
+    return [record["token_value"] for record in records]
+
+
+def test_every_page_once_in_order(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[], history=history_records(250, utc_today()))
+    records = _history(emulator, page_size=20, max_workers=4)
+    assert _tokens(records) == [f"T{index:05d}" for index in range(250)]
+    assert emulator.requests("history") == 13
+
+
+def test_server_cap_on_page_size_still_yields_every_record_once(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[], history=history_records(95, utc_today()))
+    emulator.call("PUT", "config", {"page_size_cap": 20})
+    try:
+        records = _history(emulator, page_size=100)
+    finally:
+        emulator.call("PUT", "config", {"page_size_cap": 2000})
+    assert _tokens(records) == [f"T{index:05d}" for index in range(95)]
+    assert emulator.requests("history") == 5
+
+
+def test_single_page_and_empty_range(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[], history=history_records(3, utc_today() - timedelta(days=1)))
+    assert _history(emulator) == []
+    assert emulator.requests("history") == 1
+
+
+def test_transient_failure_on_a_later_page_is_retried(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[], history=history_records(200, utc_today()))
+    emulator.fault(kind="status", status=503, count=1, endpoint="history", page=7)
+    assert len(_history(emulator, page_size=20)) == 200
+    assert emulator.requests("history") == 11
+
+
+def test_persistent_failure_on_a_later_page_fails_the_whole_history(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[], history=history_records(200, utc_today()))
+    emulator.fault(kind="status", status=500, count=0, endpoint="history", page=7)
+    with pytest.raises(PinggyApiError, match="HTTP 500"):
+        _history(emulator, page_size=20)
+
+
+def test_history_growing_while_paging_is_an_error(emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator.reset(active=[], history=history_records(40, utc_today()))
+    client = PinggyClient(api_key=API_KEY, api_url=emulator.api_url)
+    real_page = client.history_page
+
+    def page_then_grow(start, end, page, size):  # type: ignore[no-untyped-def]
+        answer = real_page(start, end, page, size)
+        if page == 0:
+            emulator.call("POST", "history", history_records(1, utc_today())[0])
+        return answer
+
+    monkeypatch.setattr(client, "history_page", page_then_grow)
+    with pytest.raises(PinggyResponseError, match="changed while paging"):
+        client.history(utc_today(), utc_today(), page_size=20)
+
+
+def test_a_page_that_is_not_a_page_is_an_error(emulator: EmulatorControl) -> None:
+    emulator.fault(kind="status", status=200, count=1, endpoint="history", body="[]")
+    with pytest.raises(PinggyResponseError, match="not a history page"):
+        _history(emulator)
+
+
+SEED_HISTORY = {
+    "start_time": "2025-02-06T16:16:44.571+00:00", "end_time": "2025-02-07T06:15:26.294+00:00",
+    "user_email": "youremail@example.com", "token_value": "AAXXYY99F", "virtual_token_value": None,
+    "domains": ["test.example.com", "test.a.pinggy.link"], "mode": "http", "mode_udp": "",
+    "client_ip": "[5.7.152.215]:48696", "port": None,
+}
+
+
+def test_seed_history_record_gains_derived_fields() -> None:
+    assert normalize_history(SEED_HISTORY) == {
+        **SEED_HISTORY, "duration_seconds": 50321.723, "client_address": "5.7.152.215", "client_port": 48696}
+
+
+@pytest.mark.parametrize("client_ip, expected", [
+    ("[2001:db8::1]:5555", ("2001:db8::1", 5555)),
+    ("[::1]:22", ("::1", 22)),
+    ("5.7.152.215:48696", ("5.7.152.215", 48696)),
+    ("[5.7.152.215]", (None, None)),
+    ("garbage", (None, None)),
+    ("", (None, None)),
+    (None, (None, None)),
+    (12345, (None, None)),
+])
+def test_client_ip_parsing(client_ip: object, expected: tuple) -> None:
+    assert parse_client_ip(client_ip) == expected
+
+
+@pytest.mark.parametrize("start, end, expected", [
+    ("2025-02-06T16:16:44.571+00:00", None, None),
+    ("2025-02-06T16:16:44+00:00", "2025-02-06T16:16:45.5Z", 1.5),
+    ("2025-02-06T16:16:44.571+00:00", "not a time", None),
+    (None, "2025-02-06T16:16:44.571+00:00", None),
+    ("2025-02-06T16:16:44.571+00:00", "2025-02-06T15:16:44.571+00:00", None),
+    ("2025-02-06T16:16:44.571", "2025-02-06T17:16:44.571", None),
+])
+def test_duration_is_none_unless_both_times_are_usable(start: object, end: object, expected: object) -> None:
+    assert normalize_history({"start_time": start, "end_time": end})["duration_seconds"] == expected
+
+
+def test_empty_record_never_crashes() -> None:
+    assert normalize_history({}) == {"duration_seconds": None, "client_address": None, "client_port": None}
