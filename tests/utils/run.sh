@@ -137,7 +137,7 @@ cmd_demo() {
   log "demo: playbooks/demo.yml against the Pinggy API emulator"
   cd "$ROOT"
   PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$collections" ANSIBLE_LOCALHOST_WARNING=false \
-    ANSIBLE_INVENTORY_UNPARSED_WARNING=false PINGGY_DEMO_SESSIONS=12 \
+    ANSIBLE_INVENTORY_UNPARSED_WARNING=false PINGGY_DEMO_SESSIONS=12 PINGGY_DEMO_HISTORY=300 \
     tests/utils/with_emulator.sh ansible-playbook pinggy.tunnels.demo
 }
 

@@ -14,7 +14,8 @@ trap cleanup EXIT
 
 PINGGY_API_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
 export PINGGY_API_KEY
-python3 -m tests.emulator --port 0 --generate "${PINGGY_DEMO_SESSIONS:-20}" --ready-file "$workdir/url" \
+python3 -m tests.emulator --port 0 --generate "${PINGGY_DEMO_SESSIONS:-20}" \
+  --history-count "${PINGGY_DEMO_HISTORY:-40}" --ready-file "$workdir/url" \
   > "$workdir/emulator.log" 2>&1 &
 emulator_pid=$!
 for _ in $(seq 1 100); do
