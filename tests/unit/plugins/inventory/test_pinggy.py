@@ -1,0 +1,141 @@
+"""pinggy inventory plugin: naming, de-duplication, grouping and filters, parsed against the emulator."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from ansible.errors import AnsibleParserError
+from ansible.inventory.data import InventoryData
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import inventory_loader
+
+from ansible_collections.pinggy.tunnels.plugins.inventory.pinggy import name_hosts
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, SEED_SESSION, EmulatorControl
+
+HOSTNAMES = ["customdomain", "subdomain"]
+
+
+def session(**fields: t.Any) -> dict[str, t.Any]:
+    return {**SEED_SESSION, **fields}
+
+
+def test_names_prefer_custom_domain_then_subdomain_then_id() -> None:
+    records = [
+        {"id": "a", "subdomain": "s1.a.pinggy.link", "customdomain": "web.example.com"},
+        {"id": "b", "subdomain": "s2.a.pinggy.link", "customdomain": None},
+        {"id": "c", "subdomain": None, "customdomain": None},
+    ]
+    hosts, collided = name_hosts(records, HOSTNAMES)
+    assert [host[:2] for host in hosts] == [
+        ("web.example.com", "web.example.com"), ("s2.a.pinggy.link", "s2.a.pinggy.link"), ("c", "c")]
+    assert collided == []
+
+
+def test_colliding_names_get_port_or_id_suffixes_and_nothing_is_dropped() -> None:
+    records = [
+        {"id": "id-1", "subdomain": "db.a.pinggy.link", "port": 1001},
+        {"id": "id-2", "subdomain": "db.a.pinggy.link", "port": 1002},
+        {"id": "id-3", "subdomain": "web.a.pinggy.link", "port": None},
+        {"id": "id-4", "subdomain": "web.a.pinggy.link", "port": None},
+        {"id": "id-5", "subdomain": "x.a.pinggy.link", "port": 7},
+        {"id": "id-6", "subdomain": "x.a.pinggy.link", "port": 7},
+    ]
+    hosts, collided = name_hosts(records, ["subdomain"])
+    assert [host[0] for host in hosts] == [
+        "db.a.pinggy.link_1001", "db.a.pinggy.link_1002", "web.a.pinggy.link_id-3", "web.a.pinggy.link_id-4",
+        "x.a.pinggy.link_id-5", "x.a.pinggy.link_id-6"]
+    assert all(":" not in host[0] for host in hosts)
+    assert [host[1] for host in hosts[:2]] == ["db.a.pinggy.link", "db.a.pinggy.link"]
+    assert collided == ["db.a.pinggy.link", "web.a.pinggy.link", "x.a.pinggy.link"]
+
+
+def test_naming_is_stable_whatever_the_order() -> None:
+    records = [{"id": f"id-{n}", "subdomain": "same.a.pinggy.link", "port": None} for n in range(3)]
+    forward = name_hosts(records, ["subdomain"])[0]
+    backward = name_hosts(list(reversed(records)), ["subdomain"])[0]
+    assert {record["id"]: name for name, public, record in forward} == {record["id"]: name for name, public, record in backward}
+
+
+def parse(tmp_path: Path, emulator: EmulatorControl, **options: t.Any) -> InventoryData:
+    source = tmp_path / "test.pinggy.yml"
+    config = {"plugin": "pinggy.tunnels.pinggy", "api_url": emulator.api_url, "api_key": API_KEY, "retries": 0, **options}
+    source.write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
+    plugin = inventory_loader.get("pinggy.tunnels.pinggy")
+    assert plugin.verify_file(str(source))
+    inventory = InventoryData()
+    plugin.parse(inventory, DataLoader(), str(source), cache=False)
+    return inventory
+
+
+TUNNELS = [
+    session(id="t1", subdomain="db-1.a.pinggy.link", mode="tcp", port=15432, tokenName="prod"),
+    session(id="t2", subdomain="r4nd.a.free.pinggy.link", customdomain="web.example.com", mode="http", port=None),
+    session(id="t3", subdomain="dns.a.pinggy.link", mode="udp", modeUdp="udp", port=5353, tokenName="prod"),
+    session(id="t4", subdomain="secure.a.pinggy.link", mode="tls", port=None),
+]
+
+
+def test_hosts_vars_and_groups(tmp_path: Path, emulator: EmulatorControl) -> None:
+    emulator.reset(TUNNELS)
+    inventory = parse(tmp_path, emulator)
+    assert sorted(inventory.hosts) == ["db-1.a.pinggy.link", "dns.a.pinggy.link", "secure.a.pinggy.link", "web.example.com"]
+    db = inventory.get_host("db-1.a.pinggy.link").vars
+    assert (db["ansible_host"], db["ansible_port"]) == ("db-1.a.pinggy.link", 15432)
+    assert (db["pinggy_mode"], db["pinggy_token_name"], db["pinggy_url"]) == ("tcp", "prod", "tcp://db-1.a.pinggy.link:15432")
+    web = inventory.get_host("web.example.com").vars
+    assert web["ansible_host"] == "web.example.com" and "ansible_port" not in web
+    assert web["pinggy_subdomain"] == "r4nd.a.free.pinggy.link"
+    assert inventory.get_host("dns.a.pinggy.link").vars["ansible_port"] == 5353
+    groups = {name: sorted(host.name for host in group.get_hosts()) for name, group in inventory.groups.items()}
+    assert groups["pinggy"] == sorted(inventory.hosts)
+    assert groups["pinggy_tcp"] == ["db-1.a.pinggy.link"]
+    assert groups["pinggy_udp"] == ["dns.a.pinggy.link"]
+    assert groups["pinggy_http"] == ["web.example.com"]
+    assert groups["pinggy_tls"] == ["secure.a.pinggy.link"]
+
+
+def test_filters_and_constructed_groups(tmp_path: Path, emulator: EmulatorControl) -> None:
+    emulator.reset(TUNNELS)
+    inventory = parse(tmp_path, emulator, mode=["tcp", "udp"], token_name=["prod"], subdomain=["d*"],
+                      keyed_groups=[{"key": "pinggy_mode", "prefix": "by_mode"}],
+                      groups={"databases": "pinggy_port == 15432"}, compose={"ansible_user": "'deploy'"})
+    assert sorted(inventory.hosts) == ["db-1.a.pinggy.link", "dns.a.pinggy.link"]
+    assert [host.name for host in inventory.groups["databases"].get_hosts()] == ["db-1.a.pinggy.link"]
+    assert [host.name for host in inventory.groups["by_mode_udp"].get_hosts()] == ["dns.a.pinggy.link"]
+    assert inventory.get_host("db-1.a.pinggy.link").vars["ansible_user"] == "deploy"
+
+
+def test_no_tunnels_is_an_empty_inventory(tmp_path: Path, emulator: EmulatorControl) -> None:
+    emulator.reset([])
+    assert parse(tmp_path, emulator).hosts == {}
+
+
+@pytest.mark.parametrize("fault, message", [
+    ({"kind": "status", "status": 503, "count": 0}, "HTTP 503"),
+    ({"kind": "malformed", "count": 0}, "not valid JSON"),
+])
+def test_api_failure_fails_the_source(tmp_path: Path, emulator: EmulatorControl, fault: dict, message: str) -> None:
+    emulator.fault(**fault)
+    with pytest.raises(AnsibleParserError, match=message):
+        parse(tmp_path, emulator)
+
+
+def test_wrong_key_fails_without_the_key(tmp_path: Path, emulator: EmulatorControl) -> None:
+    source = tmp_path / "wrong.pinggy.yml"
+    source.write_text(f"plugin: pinggy.tunnels.pinggy\napi_url: {emulator.api_url}\napi_key: wrong-inventory-key-3\n",
+                      encoding="utf-8")
+    with pytest.raises(AnsibleParserError) as error:
+        inventory_loader.get("pinggy.tunnels.pinggy").parse(InventoryData(), DataLoader(), str(source), cache=False)
+    assert "HTTP 401" in str(error.value) and "wrong-inventory-key-3" not in str(error.value)
+
+
+def test_only_pinggy_source_files_are_claimed(tmp_path: Path) -> None:
+    plugin = inventory_loader.get("pinggy.tunnels.pinggy")
+    for name, expected in (("a.pinggy.yml", True), ("pinggy.yaml", True), ("hosts.yml", False), ("x.pinggy.json", False)):
+        path = tmp_path / name
+        path.write_text("plugin: pinggy.tunnels.pinggy\n", encoding="utf-8")
+        assert plugin.verify_file(str(path)) is expected
