@@ -2,12 +2,12 @@
 # Every target installs what it needs (virtualenvs under .venv*, build trees under /tmp).
 RUN := tests/utils/run.sh
 
-.PHONY: demo test sanity units integration matrix changelog lint bench build clean
+.PHONY: demo test sanity units integration e2e matrix changelog lint bench build clean
 
 demo:         ## build + install the collection, run playbooks/demo.yml against the emulator
 	$(RUN) demo
 
-test:         ## the whole suite: changelog lint, ansible-lint, sanity, units, integration, then the core matrix
+test:         ## the whole suite: changelog lint, ansible-lint, sanity, units, integration, e2e, then the core matrix
 	$(RUN) test
 
 sanity:
@@ -18,6 +18,9 @@ units:
 
 integration:
 	$(RUN) integration
+
+e2e:          ## the inventory reaching a real sshd on loopback through an emulated tunnel
+	$(RUN) e2e
 
 matrix:
 	$(RUN) matrix

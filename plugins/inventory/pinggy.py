@@ -57,11 +57,10 @@ options:
 """
 
 EXAMPLES = r"""
----
-# demo.pinggy.yml: every active tunnel (API key from PINGGY_API_KEY)
-plugin: pinggy.tunnels.pinggy
+# The smallest source, demo.pinggy.yml, holds one line and lists every active tunnel
+# (API key from PINGGY_API_KEY):
+#   plugin: pinggy.tunnels.pinggy
 
----
 # ssh.pinggy.yml: TCP tunnels to SSH servers, grouped by token, cached for 5 minutes
 plugin: pinggy.tunnels.pinggy
 mode: [tcp]

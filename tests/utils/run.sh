@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's task runner behind the Makefile: every step installs what it needs itself.
-#   run.sh venv CORE | sanity CORE | units CORE | integration | changelog | lint | bench | build | demo | test | matrix
+#   run.sh venv CORE | sanity CORE | units CORE | integration | changelog | lint | e2e | bench | build | demo | test | matrix
 # CORE is an ansible-core minor version of the support matrix: 2.16, 2.19 (the main one) or 2.21.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -103,6 +103,15 @@ cmd_lint() {
      ansible-lint --profile production --nocolor)
 }
 
+# Real OpenSSH server behind an emulated tunnel, reached through the inventory plugin.
+cmd_e2e() {
+  local venv coll
+  venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
+  log "end-to-end: inventory + real sshd on loopback"
+  (cd "$coll" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$MAIN_CORE" \
+     tests/utils/with_emulator.sh tests/e2e/ssh_inventory.sh)
+}
+
 # Benchmarks print ratios measured side by side; informational, so not part of `make test`.
 cmd_bench() {
   local venv coll script
@@ -159,17 +168,18 @@ cmd_test() {
   cmd_sanity "$MAIN_CORE"
   cmd_units "$MAIN_CORE"
   cmd_integration
+  cmd_e2e
   cmd_matrix
   log "make test: all steps passed"
 }
 
 main() {
-  local step=${1:?usage: run.sh venv|sanity|units|integration|changelog|lint|bench|build|demo|matrix|test [CORE]}
+  local step=${1:?usage: run.sh venv|sanity|units|integration|changelog|lint|e2e|bench|build|demo|matrix|test [CORE]}
   shift
   case "$step" in
     venv) ensure_venv "${1:-$MAIN_CORE}" ;;
     sanity|units) "cmd_$step" "${1:-$MAIN_CORE}" ;;
-    integration|changelog|lint|bench|build|demo|matrix|test) "cmd_$step" "$@" ;;
+    integration|changelog|lint|e2e|bench|build|demo|matrix|test) "cmd_$step" "$@" ;;
     *) echo "unknown step: $step" >&2; exit 2 ;;
   esac
 }

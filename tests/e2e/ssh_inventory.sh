@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# End to end, real processes only: an OpenSSH server on loopback stands behind a tcp tunnel registered in the
+# emulator; the pinggy inventory turns the tunnel into a host and `ansible -m ping` reaches sshd through real SSH.
+# A second tunnel points at a closed port and must be reported unreachable.
+# Needs PINGGY_API_URL, PINGGY_API_KEY and PINGGY_EMULATOR_URL (tests/utils/with_emulator.sh sets them).
+set -euo pipefail
+: "${PINGGY_API_URL:?}" "${PINGGY_API_KEY:?}" "${PINGGY_EMULATOR_URL:?}"
+
+if [ ! -x /usr/sbin/sshd ]; then
+  echo "installing openssh-server (Debian package) for the SSH end-to-end test"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client >/dev/null
+fi
+
+work=$(mktemp -d)
+cleanup() {
+  if [ -s "$work/sshd.pid" ]; then kill "$(cat "$work/sshd.pid")" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+ssh_port=$(free_port)
+closed_port=$(free_port)
+
+ssh-keygen -q -t ed25519 -N '' -C pinggy-e2e-host -f "$work/host_key"
+ssh-keygen -q -t ed25519 -N '' -C pinggy-e2e-client -f "$work/client_key"
+cp "$work/client_key.pub" "$work/authorized_keys"
+echo "[127.0.0.1]:$ssh_port $(cut -d' ' -f1,2 "$work/host_key.pub")" > "$work/known_hosts"
+cat > "$work/sshd_config" <<CONFIG
+ListenAddress 127.0.0.1
+Port $ssh_port
+HostKey $work/host_key
+PidFile $work/sshd.pid
+AuthorizedKeysFile $work/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp
+CONFIG
+mkdir -p /run/sshd
+/usr/sbin/sshd -f "$work/sshd_config" -E "$work/sshd.log"
+for _ in $(seq 1 50); do [ -s "$work/sshd.pid" ] && break; sleep 0.1; done
+
+# The tunnels, as Pinggy would list them: the ports are the loopback ports behind them.
+python3 - "$PINGGY_EMULATOR_URL" "$ssh_port" "$closed_port" <<'PY'
+import json, sys, urllib.request
+url, ssh_port, closed_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+active = [
+    {"id": "e2e-up", "subdomain": "ssh-up.a.pinggy.link", "mode": "tcp", "port": ssh_port, "tokenName": "e2e"},
+    {"id": "e2e-down", "subdomain": "ssh-down.a.pinggy.link", "mode": "tcp", "port": closed_port, "tokenName": "e2e"},
+]
+request = urllib.request.Request(f"{url}/reset", data=json.dumps({"active": active, "history": []}).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+urllib.request.urlopen(request, timeout=10).read()
+PY
+
+cat > "$work/e2e.pinggy.yml" <<SOURCE
+plugin: pinggy.tunnels.pinggy
+token_name: [e2e]
+compose:
+  # The emulated public names do not resolve; the tunnel ports are on loopback.
+  ansible_host: "'127.0.0.1'"
+  ansible_user: "'root'"
+SOURCE
+
+set +e
+ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ANSIBLE_HOST_KEY_CHECKING=true \
+  ansible -i "$work/e2e.pinggy.yml" pinggy -m ansible.builtin.ping \
+    -e "ansible_python_interpreter=$(command -v python3)" \
+    --private-key "$work/client_key" --timeout 10 \
+    --ssh-common-args="-o UserKnownHostsFile=$work/known_hosts -o StrictHostKeyChecking=yes" > "$work/ping.out" 2>&1
+rc=$?
+set -e
+cat "$work/ping.out"
+
+fail() { echo "SSH end-to-end: FAILED: $*" >&2; exit 1; }
+# ansible exits 4 when a host is unreachable: the closed port must be, the sshd one must not.
+[ "$rc" -eq 4 ] || fail "ansible exited $rc, expected 4 (one host unreachable)"
+grep -q '^ssh-up.a.pinggy.link | SUCCESS' "$work/ping.out" || fail "ssh-up.a.pinggy.link was not pinged through sshd"
+grep -q '"ping": "pong"' "$work/ping.out" || fail "no pong from ssh-up.a.pinggy.link"
+grep -q '^ssh-down.a.pinggy.link | UNREACHABLE' "$work/ping.out" || fail "ssh-down.a.pinggy.link was not reported unreachable"
+grep -q "Accepted publickey for root" "$work/sshd.log" || fail "sshd never accepted the client's key"
+if grep -qF "$PINGGY_API_KEY" "$work/ping.out"; then fail "the API key appeared in the output"; fi
+echo "SSH end-to-end: passed (ping through sshd on 127.0.0.1:$ssh_port, closed port $closed_port unreachable)"
