@@ -66,8 +66,9 @@ options:
     type: int
     default: 4
 notes:
-  - Use C(query()) or C(lookup(..., wantlist=true)) to always get a list; a plain C(lookup()) returns a single
-    record unwrapped when there is exactly one.
+  - Use C(query()) or C(lookup(..., wantlist=true)) to always get a list. A plain C(lookup()) changes the shape
+    the way ansible-core does for every lookup returning a list - no record gives an empty value, exactly one
+    gives that record alone (not in a list), and a list of strings (from O(query)) is joined with commas.
   - Strings in the records come from the API and are treated as untrusted data, never as templates.
 seealso:
   - module: pinggy.tunnels.pinggy_sessions_info
@@ -171,14 +172,18 @@ DEFAULT_DAYS = 7
 PAGE_SIZE_MAX = 2000
 
 
-def _parse_date(value: t.Any, option: str) -> date:
+def _parse_date(value: t.Any, option: str, today: date) -> date:
+    """A YYYY-MM-DD option value as a date, checked here so the error names the option the user gave."""
     text = str(value)
     try:
         if len(text) != 10:
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise AnsibleError(f"{option}: expected a date as YYYY-MM-DD, got {text[:40]!r}") from None
+    if day > today:
+        raise AnsibleError(f"{option}: {day} is in the future (today is {today} UTC)")
+    return day
 
 
 def _in_range(value: int, option: str, low: int, high: int) -> int:
@@ -199,16 +204,14 @@ def resolve_date_range(terms: t.Sequence[t.Any], start_date: t.Any, end_date: t.
     if terms:
         start_date, end_date = terms[0], terms[-1]
     if start_date or end_date:
-        start = _parse_date(start_date, "start_date") if start_date else None
-        end = _parse_date(end_date, "end_date") if end_date else None
+        start = _parse_date(start_date, "start_date", today) if start_date else None
+        end = _parse_date(end_date, "end_date", today) if end_date else None
         start, end = start or end, end or start
     else:
         count = _in_range(DEFAULT_DAYS if days is None else days, "days", 1, HISTORY_WINDOW_DAYS)
         start, end = today - timedelta(days=count - 1), today
     if start > end:
         raise AnsibleError(f"start_date: {start} is after end_date {end}")
-    if end > today:
-        raise AnsibleError(f"end_date: {end} is in the future (today is {today} UTC)")
     oldest = today - timedelta(days=HISTORY_WINDOW_DAYS)
     if start < oldest:
         raise AnsibleError(f"start_date: {start} is older than {HISTORY_WINDOW_DAYS} days (oldest allowed: {oldest})")

@@ -212,6 +212,12 @@ class PinggyClient:
                 f"{', '.join(_PAGE_KEYS)}: not a history page")
         if not isinstance(data["content"], list) or not all(isinstance(item, dict) for item in data["content"]):
             raise PinggyResponseError(f"Pinggy API answered GET /{path} page {page} with a content that is not a list of records")
+        # The counts drive the fan-out, so anything but a non-negative integer is refused here.
+        counts = [data[key] for key in ("totalElements", "totalPages")]
+        if not all(isinstance(count, int) and not isinstance(count, bool) and count >= 0 for count in counts):
+            raise PinggyResponseError(
+                f"Pinggy API answered GET /{path} page {page} with totalElements {_one_line(repr(counts[0]), 40)} and "
+                f"totalPages {_one_line(repr(counts[1]), 40)}, expected non-negative integers")
         return data
 
     def history(self, start: date, end: date, page_size: int = 100, max_workers: int = 4) -> list[dict[str, t.Any]]:
@@ -226,7 +232,14 @@ class PinggyClient:
         rest: list[dict[str, t.Any]] = []
         if pages > 1 and not first.get("last", False):
             with ThreadPoolExecutor(max_workers=max(1, min(max_workers, MAX_WORKERS_LIMIT))) as pool:
-                rest = list(pool.map(lambda page: self.history_page(start, end, page, page_size), range(1, pages)))
+                futures = [pool.submit(self.history_page, start, end, page, page_size) for page in range(1, pages)]
+                try:
+                    rest = [future.result() for future in futures]
+                except PinggyError:
+                    # The lookup fails on the first failed page: do not fetch the queued ones for nothing.
+                    for future in futures:
+                        future.cancel()
+                    raise
         records = [record for page in [first] + rest for record in page["content"]]
         if any(page["totalElements"] != total for page in rest) or len(records) != total:
             raise PinggyResponseError(

@@ -370,6 +370,9 @@ CONTROL_ROUTES: dict[tuple[str, str], tuple[int, Callable[[EmulatorState, Any], 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the real API behind its load balancer
+    # Headers and body go out in two writes: with Nagle on, the body waits for the client's delayed ACK,
+    # adding ~40 ms to every request after the first on a kept-alive connection.
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_GET(self) -> None:

@@ -139,3 +139,27 @@ def test_only_pinggy_source_files_are_claimed(tmp_path: Path) -> None:
         path = tmp_path / name
         path.write_text("plugin: pinggy.tunnels.pinggy\n", encoding="utf-8")
         assert plugin.verify_file(str(path)) is expected
+
+
+def test_cache_key_is_per_source_file(tmp_path: Path) -> None:
+    plugin = inventory_loader.get("pinggy.tunnels.pinggy")
+    first, second = str(tmp_path / "a.pinggy.yml"), str(tmp_path / "b.pinggy.yml")
+    assert plugin.get_cache_key(first) == plugin.get_cache_key(first)
+    assert plugin.get_cache_key(first) != plugin.get_cache_key(second)
+
+
+def test_warm_cache_is_served_without_a_request_and_never_holds_the_key(tmp_path: Path, emulator: EmulatorControl) -> None:
+    emulator.reset(TUNNELS)
+    source = tmp_path / "cached.pinggy.yml"
+    source.write_text(json.dumps({"plugin": "pinggy.tunnels.pinggy", "api_url": emulator.api_url, "api_key": API_KEY,
+                                  "cache": True, "cache_plugin": "ansible.builtin.jsonfile",
+                                  "cache_connection": str(tmp_path / "cache")}), encoding="utf-8")
+    for expected_requests, use_cache in ((1, True), (1, True), (2, False)):
+        inventory, plugin = InventoryData(), inventory_loader.get("pinggy.tunnels.pinggy")
+        plugin.parse(inventory, DataLoader(), str(source), cache=use_cache)
+        plugin.update_cache_if_changed()  # as ansible-core's InventoryManager does after each source
+        assert len(inventory.hosts) == 4
+        assert emulator.requests() == expected_requests
+    cache_files = list((tmp_path / "cache").iterdir())
+    assert len(cache_files) == 1
+    assert API_KEY not in cache_files[0].read_text(encoding="utf-8")

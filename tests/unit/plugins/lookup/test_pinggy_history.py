@@ -43,6 +43,8 @@ def test_date_ranges(terms: list, options: dict, expected: tuple) -> None:
     ([], {"start_date": "2025-03-05", "end_date": "2025-03-01"}, "start_date: 2025-03-05 is after end_date 2025-03-01"),
     ([], {"start_date": "2025-01-29"}, "start_date: 2025-01-29 is older than 60 days"),
     ([], {"end_date": "2025-04-01"}, "end_date: 2025-04-01 is in the future"),
+    ([], {"start_date": "2025-04-01"}, "start_date: 2025-04-01 is in the future"),
+    ([], {"start_date": "2025-04-01", "end_date": "2025-03-01"}, "start_date: 2025-04-01 is in the future"),
     ([], {"days": 0}, "days: expected an integer from 1 to 60, got 0"),
     ([], {"days": 61}, "days: expected an integer from 1 to 60, got 61"),
     ([], {"days": 3, "start_date": "2025-03-01"}, "days: cannot be combined"),

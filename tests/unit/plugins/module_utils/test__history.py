@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -67,6 +68,15 @@ def test_persistent_failure_on_a_later_page_fails_the_whole_history(emulator: Em
         _history(emulator, page_size=20)
 
 
+def test_a_failed_page_stops_the_queued_ones(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[], history=history_records(50, utc_today()))
+    emulator.fault(kind="status", status=500, count=0, endpoint="history", page=2)
+    with pytest.raises(PinggyApiError, match="HTTP 500"):
+        _history(emulator, page_size=1, max_workers=1, retries=0)
+    # Pages 0-2 and whatever the worker started before the cancel: far fewer than the 50 pages.
+    assert emulator.requests("history") < 10
+
+
 def test_history_growing_while_paging_is_an_error(emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
     emulator.reset(active=[], history=history_records(40, utc_today()))
     client = PinggyClient(api_key=API_KEY, api_url=emulator.api_url)
@@ -86,6 +96,18 @@ def test_history_growing_while_paging_is_an_error(emulator: EmulatorControl, mon
 def test_a_page_that_is_not_a_page_is_an_error(emulator: EmulatorControl) -> None:
     emulator.fault(kind="status", status=200, count=1, endpoint="history", body="[]")
     with pytest.raises(PinggyResponseError, match="not a history page"):
+        _history(emulator)
+
+
+@pytest.mark.parametrize("counts", [
+    {"totalElements": "5", "totalPages": 1},
+    {"totalElements": 5, "totalPages": None},
+    {"totalElements": -1, "totalPages": 2},
+    {"totalElements": 5, "totalPages": True},
+])
+def test_page_counts_that_are_not_counts_are_an_error(emulator: EmulatorControl, counts: dict) -> None:
+    emulator.fault(kind="status", status=200, count=1, endpoint="history", body=json.dumps({"content": [], **counts}))
+    with pytest.raises(PinggyResponseError, match="expected non-negative integers"):
         _history(emulator)
 
 
