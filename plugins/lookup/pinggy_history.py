@@ -83,11 +83,12 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ query('pinggy.tunnels.pinggy_history', '2025-02-06', api_key=vault_pinggy_api_key) }}"
 
+# The projection [].duration_seconds skips the null duration of sessions still running.
 - name: A range, TCP only, total hours through a JMESPath query
   ansible.builtin.debug:
     msg: >-
       {{ (query('pinggy.tunnels.pinggy_history', start_date='2025-02-01', end_date='2025-02-06',
-                mode=['tcp', 'tlstcp'], query='sum([].duration_seconds || `0`)') | first) / 3600 }}
+                mode=['tcp', 'tlstcp'], query='sum([].duration_seconds)') | first) / 3600 }}
 
 - name: Client addresses of the last day's sessions
   ansible.builtin.set_fact:
@@ -160,10 +161,10 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._api import MAX_WORKERS_LIMIT, PinggyError
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
-    MODES,
     compile_query,
     filter_sessions,
     normalize_history,
+    run_query,
 )
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._options import client_from_plugin
 
@@ -222,11 +223,9 @@ class LookupModule(LookupBase):
     """Every page of the session history over a date range, normalized and filtered."""
 
     def run(self, terms: list[t.Any], variables: t.Optional[dict[str, t.Any]] = None, **kwargs: t.Any) -> list[t.Any]:
+        # set_options also rejects a mode outside the documented choices, before any request.
         self.set_options(var_options=variables, direct=kwargs)
         modes = self.get_option("mode") or []
-        unknown = sorted(set(modes) - set(MODES))
-        if unknown:
-            raise AnsibleError(f"mode: expected any of {', '.join(MODES)}, got {', '.join(map(str, unknown))}")
         start, end = resolve_date_range(terms, self.get_option("start_date"), self.get_option("end_date"),
                                         self.get_option("days"), datetime.now(timezone.utc).date())
         page_size = _in_range(self.get_option("page_size"), "page_size", 1, PAGE_SIZE_MAX)
@@ -246,5 +245,8 @@ class LookupModule(LookupBase):
         records = filter_sessions((normalize_history(record) for record in raw_records), modes=modes)
         if query is None:
             return records
-        result = query.search(records)
+        try:
+            result = run_query(query, records)
+        except ValueError as exc:
+            raise AnsibleError(str(exc)) from None
         return result if isinstance(result, list) else [result]

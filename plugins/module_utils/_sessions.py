@@ -135,3 +135,12 @@ def compile_query(expression: str) -> t.Any:
     except jmespath.exceptions.JMESPathError as exc:
         reason = " ".join(str(exc).split())
         raise ValueError(f"query: invalid JMESPath expression {expression!r}: {reason}") from None
+
+
+def run_query(query: t.Any, data: t.Any) -> t.Any:
+    """Apply a compiled query; a runtime error (e.g. sum() over strings) becomes a one-line ValueError naming query."""
+    try:
+        return query.search(data)
+    except jmespath.exceptions.JMESPathError as exc:
+        reason = " ".join(str(exc).split())
+        raise ValueError(f"query: JMESPath expression {query.expression!r} failed on the records: {reason}") from None

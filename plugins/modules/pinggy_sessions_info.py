@@ -200,6 +200,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     filter_sessions,
     normalize_active,
     compile_query,
+    run_query,
 )
 
 
@@ -235,7 +236,10 @@ def main() -> None:
     )
     result = {"changed": False, "sessions": sessions, "count": len(sessions)}
     if query is not None:
-        result["result"] = query.search(sessions)
+        try:
+            result["result"] = run_query(query, sessions)
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
     module.exit_json(**result)
 
 

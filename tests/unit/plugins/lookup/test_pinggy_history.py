@@ -74,6 +74,14 @@ def test_records_are_normalized_filtered_and_queried(emulator: EmulatorControl) 
     assert run_lookup(emulator, days=1, mode=["udp"]) == []
 
 
+def test_query_on_no_records_and_query_failing_on_the_records(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[], history=history_records(3, utc_today()))
+    assert run_lookup(emulator, days=1, mode=["udp"], query="sum([].duration_seconds)") == [0]
+    with pytest.raises(AnsibleError) as error:
+        run_lookup(emulator, days=1, query="sum([].domains)")
+    assert str(error.value).startswith("query: JMESPath expression 'sum([].domains)' failed on the records: ")
+
+
 @pytest.mark.parametrize("options, message", [
     ({"page_size": 0}, "page_size: expected an integer from 1 to 2000, got 0"),
     ({"page_size": 2001}, "page_size: expected an integer from 1 to 2000, got 2001"),
@@ -90,7 +98,7 @@ def test_bad_options_fail_before_any_request(emulator: EmulatorControl, options:
 
 
 def test_unknown_mode_fails_before_any_request(emulator: EmulatorControl) -> None:
-    # ansible-core's option validation or the lookup's own check, depending on the core version.
+    # ansible-core checks the documented choices in set_options, on every supported core version.
     with pytest.raises(AnsibleError) as error:
         run_lookup(emulator, mode=["tcp", "bogus"])
     assert "mode" in str(error.value) and "bogus" in str(error.value)

@@ -109,6 +109,12 @@ def test_invalid_query_fails_before_any_request(emulator: EmulatorControl) -> No
     assert emulator.requests() == 0
 
 
+def test_query_failing_on_the_sessions_is_one_line_naming_query(emulator: EmulatorControl) -> None:
+    emulator.reset(SESSIONS)
+    outcome = run_module({**connection(emulator), "query": "sum([].subdomain)"})
+    assert outcome.failed and outcome.result["msg"].startswith("query: JMESPath expression 'sum([].subdomain)' failed")
+
+
 def test_wrong_key_fails_with_401_and_no_key(emulator: EmulatorControl) -> None:
     outcome = run_module({**connection(emulator), "api_key": "not-the-key-42"})
     assert outcome.failed and "HTTP 401" in outcome.result["msg"]
