@@ -279,4 +279,6 @@ def client_from_options(options: t.Mapping[str, t.Any], warn: t.Callable[[str], 
     """Build the client from the connection options, warning through the caller when TLS checks are off."""
     if not options.get("validate_certs", True):
         warn("validate_certs is false: the Pinggy API's TLS certificate is not verified; use this only against a test server")
-    return PinggyClient(**{name: options[name] for name in CONNECTION_OPTIONS if options.get(name) is not None})
+    # Unset optional settings keep the client's defaults; a missing key still reaches the client's own check.
+    settings = {name: options[name] for name in CONNECTION_OPTIONS if name != "api_key" and options.get(name) is not None}
+    return PinggyClient(api_key=options.get("api_key") or "", **settings)

@@ -184,3 +184,9 @@ def test_client_from_options_warns_only_when_tls_checks_are_off(emulator: Emulat
     assert client.session.verify is False
     assert len(warnings) == 1 and "validate_certs" in warnings[0]
     assert client.active_sessions() == [SEED_SESSION]
+
+
+def test_client_from_options_without_a_key_names_the_option() -> None:
+    with pytest.raises(PinggyError) as error:
+        client_from_options({"api_key": None, "api_url": None, "validate_certs": True}, print)
+    assert str(error.value).startswith("api_key: ")
