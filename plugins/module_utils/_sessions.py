@@ -133,8 +133,7 @@ def compile_query(expression: str) -> t.Any:
     try:
         return jmespath.compile(expression)
     except jmespath.exceptions.JMESPathError as exc:
-        reason = " ".join(str(exc).split())
-        raise ValueError(f"query: invalid JMESPath expression {expression!r}: {reason}") from None
+        raise ValueError(f"query: invalid JMESPath expression {expression!r}: {_one_line(exc)}") from None
 
 
 def run_query(query: t.Any, data: t.Any) -> t.Any:
@@ -142,5 +141,9 @@ def run_query(query: t.Any, data: t.Any) -> t.Any:
     try:
         return query.search(data)
     except jmespath.exceptions.JMESPathError as exc:
-        reason = " ".join(str(exc).split())
-        raise ValueError(f"query: JMESPath expression {query.expression!r} failed on the records: {reason}") from None
+        raise ValueError(f"query: JMESPath expression {query.expression!r} failed on the records: {_one_line(exc)}") from None
+
+
+def _one_line(error: Exception) -> str:
+    # jmespath messages span lines (expression, then a caret under it); errors here are one line.
+    return " ".join(str(error).split())
