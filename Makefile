@@ -19,7 +19,7 @@ units:
 integration:
 	$(RUN) integration
 
-e2e:          ## the inventory reaching a real sshd on loopback through an emulated tunnel
+e2e:          ## end-to-end scripts (tests/e2e): the gate's exit codes, the inventory reaching a real sshd
 	$(RUN) e2e
 
 matrix:

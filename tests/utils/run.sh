@@ -103,13 +103,15 @@ cmd_lint() {
      ansible-lint --profile production --nocolor)
 }
 
-# Real OpenSSH server behind an emulated tunnel, reached through the inventory plugin.
+# End-to-end scripts (tests/e2e/*.sh), real processes only, each with its own emulator.
 cmd_e2e() {
-  local venv coll
+  local venv coll script
   venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
-  log "end-to-end: inventory + real sshd on loopback"
-  (cd "$coll" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$MAIN_CORE" \
-     tests/utils/with_emulator.sh tests/e2e/ssh_inventory.sh)
+  for script in "$coll"/tests/e2e/*.sh; do
+    log "end-to-end: ${script#"$coll"/}"
+    (cd "$coll" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$MAIN_CORE" \
+       tests/utils/with_emulator.sh "$script")
+  done
 }
 
 # Benchmarks print ratios measured side by side; informational, so not part of `make test`.
