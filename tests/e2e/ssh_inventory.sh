@@ -6,42 +6,18 @@
 set -euo pipefail
 : "${PINGGY_API_URL:?}" "${PINGGY_API_KEY:?}" "${PINGGY_EMULATOR_URL:?}"
 
-if [ ! -x /usr/sbin/sshd ]; then
-  echo "installing openssh-server (Debian package) for the SSH end-to-end test"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client >/dev/null
-fi
+# shellcheck source=tests/e2e/lib/sshd.sh
+source "$(dirname "$0")/lib/sshd.sh"
 
 work=$(mktemp -d)
 cleanup() {
-  if [ -s "$work/sshd.pid" ]; then kill "$(cat "$work/sshd.pid")" 2>/dev/null || true; fi
+  stop_sshd "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-ssh_port=$(free_port)
+start_sshd "$work"
 closed_port=$(free_port)
-
-ssh-keygen -q -t ed25519 -N '' -C pinggy-e2e-host -f "$work/host_key"
-ssh-keygen -q -t ed25519 -N '' -C pinggy-e2e-client -f "$work/client_key"
-cp "$work/client_key.pub" "$work/authorized_keys"
-echo "[127.0.0.1]:$ssh_port $(cut -d' ' -f1,2 "$work/host_key.pub")" > "$work/known_hosts"
-cat > "$work/sshd_config" <<CONFIG
-ListenAddress 127.0.0.1
-Port $ssh_port
-HostKey $work/host_key
-PidFile $work/sshd.pid
-AuthorizedKeysFile $work/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-Subsystem sftp internal-sftp
-CONFIG
-mkdir -p /run/sshd
-/usr/sbin/sshd -f "$work/sshd_config" -E "$work/sshd.log"
-for _ in $(seq 1 50); do [ -s "$work/sshd.pid" ] && break; sleep 0.1; done
 
 # The tunnels, as Pinggy would list them: the ports are the loopback ports behind them.
 python3 - "$PINGGY_EMULATOR_URL" "$ssh_port" "$closed_port" <<'PY'

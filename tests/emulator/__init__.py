@@ -1,4 +1,4 @@
-"""A loopback HTTP server mimicking the Pinggy Pro API, for tests, demos and benchmarks."""
+"""A loopback HTTP server mimicking the Pinggy Pro API (optionally with an SSH front for live tunnels), for tests, demos and benchmarks."""
 
 from __future__ import annotations
 

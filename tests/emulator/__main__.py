@@ -1,4 +1,4 @@
-"""``python -m tests.emulator --port 0 --api-key KEY [--generate N] ...``: run the emulator until SIGTERM/SIGINT."""
+"""``python -m tests.emulator --port 0 --api-key KEY [--generate N] [--ssh-port 0] ...``: run the emulator until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ def _parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--fixture", type=Path, help='JSON file {"active": [...], "history": [...]}')
     parser.add_argument("--today", type=date.fromisoformat, help="freeze today's UTC date (YYYY-MM-DD)")
     parser.add_argument("--page-size-cap", type=int, default=2000)
-    parser.add_argument("--ready-file", type=Path, help="write the API URL here once listening")
+    parser.add_argument("--ready-file", type=Path, help="write the API URL (and the SSH front) here once listening")
+    parser.add_argument("--ssh-port", type=int, help="also run the SSH front for ssh -R tunnels on 127.0.0.1 (0 picks a free port; needs asyncssh)")
+    parser.add_argument("--ssh-keepalive-interval", type=float, default=1.0, metavar="SECONDS", help="SSH front keepalive interval (0 = off)")
+    parser.add_argument("--ssh-keepalive-count-max", type=int, default=3, metavar="N", help="unanswered keepalives before a client is dropped")
     args = parser.parse_args(argv)
     if not args.api_key:
         parser.error("--api-key or PINGGY_API_KEY is required")
@@ -48,13 +51,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         emulator = Emulator(args.api_key, host=args.host, port=args.port, generate=args.generate,
                             history_count=args.history_count, seed=args.seed, fixture=args.fixture,
-                            today=args.today, page_size_cap=args.page_size_cap).start()
-    except (OSError, ValueError) as error:
+                            today=args.today, page_size_cap=args.page_size_cap, ssh_port=args.ssh_port,
+                            ssh_keepalive_interval=args.ssh_keepalive_interval, ssh_keepalive_count_max=args.ssh_keepalive_count_max).start()
+    except (OSError, ValueError, ImportError) as error:
         print(f"Pinggy API emulator: cannot start: {error}", file=sys.stderr)
         return 2
     print(f"Pinggy API emulator: {emulator.url}", flush=True)
+    ready = [emulator.url]  # readers take the first line as the API URL
+    if emulator.ssh_port is not None:
+        print(f"Pinggy SSH front: 127.0.0.1:{emulator.ssh_port}", flush=True)
+        ready.append(f"ssh 127.0.0.1:{emulator.ssh_port}")
     if args.ready_file:
-        _write_atomically(args.ready_file, f"{emulator.url}\n")
+        _write_atomically(args.ready_file, "".join(f"{line}\n" for line in ready))
     signal.sigwait(stop_signals)
     emulator.stop()
     return 0

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .data import (
@@ -34,6 +34,9 @@ from .data import (
     spring_page,
     utc_today,
 )
+
+if TYPE_CHECKING:
+    from .ssh_front import SSHFront
 
 API_PREFIX = "/backend/api/v1"
 CONTROL_PREFIX = "/_emulator"
@@ -172,6 +175,7 @@ class EmulatorState:
         self._faults: list[Fault] = []
         self._counters = {"active": 0, "history": 0, "total": 0}
         self._generated: dict[str, int] = {}  # what the last reset generated, for /_emulator/state
+        self.ssh_port: Optional[int] = None  # set by Emulator while its SSH front listens, for /_emulator/state
         self.reset(None)
 
     # -- time ------------------------------------------------------------------------------------
@@ -235,21 +239,21 @@ class EmulatorState:
             self._active_body = None
         return records
 
-    def end_session(self, session_id: str) -> Record:
-        """Move one active session to history, as a disconnect would."""
+    def end_session(self, session_id: str, client_port: Optional[int] = None) -> Record:
+        """Move one active session to history, as a disconnect would; ``client_port``: the client's source port (random if unknown)."""
         with self._lock:
             if session_id not in self._active:
                 raise ApiError(f"No active session with id '{session_id}'", 404)
-            return self._end_sessions([self._active[session_id]])[0]
+            return self._end_sessions([self._active[session_id]], client_port)[0]
 
     def end_all_sessions(self) -> list[Record]:
         with self._lock:
             return self._end_sessions(list(self._active.values()))
 
-    def _end_sessions(self, sessions: list[Record]) -> list[Record]:
+    def _end_sessions(self, sessions: list[Record], client_port: Optional[int] = None) -> list[Record]:
         # Caller holds the lock.
         now = self.now()
-        ended = [ended_session(session, now, self._client_port()) for session in sessions]
+        ended = [ended_session(session, now, self._client_port() if client_port is None else client_port) for session in sessions]
         for session in sessions:
             del self._active[session["id"]]
         self._active_body = None
@@ -350,7 +354,7 @@ class EmulatorState:
         with self._lock:
             config = {**self._config, "today": self.today().isoformat(), "today_frozen": self._config["today"] is not None, **self._generated}
             return {"active": len(self._active), "history": len(self._history), "config": config,
-                    "faults": [asdict(fault) for fault in self._faults]}
+                    "faults": [asdict(fault) for fault in self._faults], "ssh_port": self.ssh_port}
 
 
 # (method, resource) -> (success status, action). Resources are the path below /_emulator/.
@@ -496,22 +500,39 @@ class _Server(ThreadingHTTPServer):
 
 
 class Emulator:
-    """The emulator as a context manager: ``with Emulator(api_key="k", generate=10) as emu: emu.url``."""
+    """The emulator as a context manager: ``with Emulator(api_key="k", generate=10) as emu: emu.url``.
+
+    ``ssh_port`` (0 = a free port) also starts the SSH front on 127.0.0.1, where ``ssh -R`` opens live tunnels;
+    it needs asyncssh (ImportError otherwise). The keepalive settings bound how long a vanished client's
+    tunnels stay active: about interval * (count_max + 1) seconds.
+    """
 
     def __init__(self, api_key: str, *, host: str = "127.0.0.1", port: int = 0, generate: int = 0,
                  history_count: Optional[int] = None, seed: int = 1, fixture: Optional[str | Path] = None,
-                 today: Optional[date | str] = None, page_size_cap: int = 2000) -> None:
+                 today: Optional[date | str] = None, page_size_cap: int = 2000, ssh_port: Optional[int] = None,
+                 ssh_keepalive_interval: float = 1.0, ssh_keepalive_count_max: int = 3) -> None:
         frozen_today = _parse_date(today, "today") if isinstance(today, str) else today
         self.state = EmulatorState(api_key, generate=generate, history_count=history_count, seed=seed, fixture=fixture,
                                    today=frozen_today, page_size_cap=page_size_cap)
         self._address = (host, port)
         self._server: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
+        self._ssh_front: Optional[SSHFront] = None
+        if ssh_port is not None:
+            from .ssh_front import SSHFront  # asyncssh is optional: imported only when the SSH front is wanted
+            self._ssh_front = SSHFront(self.state, port=ssh_port, keepalive_interval=ssh_keepalive_interval,
+                                       keepalive_count_max=ssh_keepalive_count_max)
 
     def start(self) -> Emulator:
         self._server = _Server(self._address, self.state)
         self._thread = threading.Thread(target=self._server.serve_forever, name="pinggy-emulator", daemon=True)
         self._thread.start()
+        if self._ssh_front is not None:
+            try:
+                self.state.ssh_port = self._ssh_front.start()
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     @property
@@ -525,7 +546,15 @@ class Emulator:
     def url(self) -> str:
         return f"{self.base_url}{API_PREFIX}"
 
+    @property
+    def ssh_port(self) -> Optional[int]:
+        """The SSH front's port on 127.0.0.1; None when the emulator runs without it."""
+        return None if self._ssh_front is None else self._ssh_front.port
+
     def stop(self) -> None:
+        if self._ssh_front is not None:
+            self._ssh_front.stop()  # first: its disconnects move the live tunnels to history
+            self.state.ssh_port = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -109,7 +109,7 @@ cmd_e2e() {
   venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
   for script in "$coll"/tests/e2e/*.sh; do
     log "end-to-end: ${script#"$coll"/}"
-    (cd "$coll" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$MAIN_CORE" \
+    (cd "$coll" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$MAIN_CORE" PINGGY_EMULATOR_SSH=1 \
        tests/utils/with_emulator.sh "$script")
   done
 }
@@ -147,9 +147,12 @@ cmd_demo() {
   collections=$(cmd_build)
   log "demo: playbooks/demo.yml against the Pinggy API emulator"
   cd "$ROOT"
+  # Live tunnels need the OpenSSH client; then the emulator starts empty and the demo opens them.
+  local sessions=12 ssh_front=0
+  if command -v ssh >/dev/null 2>&1; then sessions=0 ssh_front=1; fi
   PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$collections" ANSIBLE_LOCALHOST_WARNING=false \
-    ANSIBLE_INVENTORY_UNPARSED_WARNING=false PINGGY_DEMO_SESSIONS=12 PINGGY_DEMO_HISTORY=300 \
-    tests/utils/with_emulator.sh ansible-playbook pinggy.tunnels.demo
+    ANSIBLE_INVENTORY_UNPARSED_WARNING=false PINGGY_DEMO_SESSIONS=$sessions PINGGY_DEMO_HISTORY=300 \
+    PINGGY_EMULATOR_SSH=$ssh_front tests/utils/with_emulator.sh tests/utils/demo.sh
 }
 
 cmd_matrix() {

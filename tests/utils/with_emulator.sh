@@ -3,6 +3,8 @@
 # Run from a collection root. The command sees PINGGY_API_URL, PINGGY_API_KEY and PINGGY_EMULATOR_URL,
 # and ansible-test targets see the same as vars through tests/integration/integration_config.yml
 # (as community.hashi_vault does for its Vault server). The key is random per run and never printed.
+# PINGGY_EMULATOR_SSH=1 also starts the emulator's SSH front (ssh -R tunnels; needs asyncssh) and
+# exports its port as PINGGY_EMULATOR_SSH_PORT.
 set -euo pipefail
 workdir=$(mktemp -d)
 emulator_pid=""
@@ -14,8 +16,10 @@ trap cleanup EXIT
 
 PINGGY_API_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
 export PINGGY_API_KEY
+ssh_front=()
+if [ "${PINGGY_EMULATOR_SSH:-0}" = 1 ]; then ssh_front=(--ssh-port 0); fi
 python3 -m tests.emulator --port 0 --generate "${PINGGY_DEMO_SESSIONS:-20}" \
-  --history-count "${PINGGY_DEMO_HISTORY:-40}" --ready-file "$workdir/url" \
+  --history-count "${PINGGY_DEMO_HISTORY:-40}" --ready-file "$workdir/url" "${ssh_front[@]}" \
   > "$workdir/emulator.log" 2>&1 &
 emulator_pid=$!
 for _ in $(seq 1 100); do
@@ -24,10 +28,15 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -s "$workdir/url" ] || { echo "the emulator did not become ready within 10 s" >&2; exit 1; }
-PINGGY_API_URL=$(cat "$workdir/url")
+PINGGY_API_URL=$(head -n1 "$workdir/url")
 PINGGY_EMULATOR_URL=${PINGGY_API_URL%/backend/api/v1}/_emulator
 export PINGGY_API_URL PINGGY_EMULATOR_URL
 echo "Pinggy API emulator up at $PINGGY_API_URL"
+if [ ${#ssh_front[@]} -gt 0 ]; then
+  PINGGY_EMULATOR_SSH_PORT=$(sed -n 's/^ssh 127\.0\.0\.1://p' "$workdir/url")
+  export PINGGY_EMULATOR_SSH_PORT
+  echo "Pinggy SSH front up at 127.0.0.1:$PINGGY_EMULATOR_SSH_PORT"
+fi
 
 cat > tests/integration/integration_config.yml <<YAML
 pinggy_api_url: "$PINGGY_API_URL"

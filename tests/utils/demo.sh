@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The demo's main job, run inside tests/utils/with_emulator.sh. With the emulator's SSH front up and an OpenSSH
+# client here, it first opens live tunnels (ssh -R, as Pinggy users do) to a local web server, and the gate
+# probes them; otherwise the demo shows the emulator's generated tunnels. It says which.
+set -euo pipefail
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  if [ ${#pids[@]} -gt 0 ]; then kill "${pids[@]}" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# open_tunnel USER LOCAL_PORT: ssh -R through the SSH front; waits for the allocated port.
+open_tunnel() {
+  local log="$work/tunnel-${#pids[@]}.log"
+  ssh -p "$PINGGY_EMULATOR_SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o LogLevel=info -o ExitOnForwardFailure=yes -N -R "0:localhost:$2" "$1@127.0.0.1" > "$log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    if grep -q '^Allocated port' "$log"; then echo "  $1 -> 127.0.0.1:$2: $(grep '^Allocated port' "$log")"; return 0; fi
+    sleep 0.1
+  done
+  echo "tunnel $1 did not open: $(cat "$log")" >&2
+  return 1
+}
+
+extra_vars='{}'
+if [ -n "${PINGGY_EMULATOR_SSH_PORT:-}" ] && command -v ssh >/dev/null 2>&1; then
+  echo "demo: LIVE tunnels - OpenSSH clients connected to the emulator's SSH front (127.0.0.1:$PINGGY_EMULATOR_SSH_PORT)"
+  python3 -m http.server --bind 127.0.0.1 --directory "$work" 0 > "$work/web.log" 2>&1 &
+  pids+=($!)
+  web_port=""
+  for _ in $(seq 1 100); do
+    web_port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$work/web.log" | head -n1)
+    [ -n "$web_port" ] && break
+    sleep 0.1
+  done
+  [ -n "$web_port" ] || { echo "the demo web server did not start" >&2; exit 1; }
+  open_tunnel web+http "$web_port"
+  open_tunnel db+tcp "$web_port"
+  open_tunnel ci+tcp "$web_port"
+  # Emulated tunnels listen on loopback: the gate probes them there.
+  extra_vars='{"assert_tunnels_probe": true, "assert_tunnels_probe_address": "127.0.0.1"}'
+else
+  echo "demo: generated FIXTURE tunnels (no OpenSSH client or no SSH front here, so no live tunnels)"
+fi
+ansible-playbook pinggy.tunnels.demo -e "$extra_vars"
