@@ -53,20 +53,10 @@ grep -q "\"result\": \[$tunnel_port\]" "$work/module.out" || fail "the module di
 
 # 2. The inventory makes it a host on the tunnel port, and SSH reaches sshd through the tunnel.
 trust_host_port "$tunnel_port" "$work"
-cat > "$work/live.pinggy.yml" <<'SOURCE'
-plugin: pinggy.tunnels.pinggy
-token_name: [e2e]
-compose:
-  # The emulated public names do not resolve; the tunnel ports are on loopback.
-  ansible_host: "'127.0.0.1'"
-  ansible_user: "'root'"
-SOURCE
-ansible-inventory -i "$work/live.pinggy.yml" --list --yaml > "$work/inventory.out"
+ping_tunnel_hosts "$work" "$work/ping.out" || { cat "$work/ping.out"; fail "ansible -m ping through the tunnel failed"; }
+ansible-inventory -i "$work/e2e.pinggy.yml" --list --yaml > "$work/inventory.out"
 grep -q "ansible_port: $tunnel_port\$" "$work/inventory.out" || fail "no host with ansible_port $tunnel_port: $(cat "$work/inventory.out")"
-ANSIBLE_HOST_KEY_CHECKING=true ansible -i "$work/live.pinggy.yml" pinggy -m ansible.builtin.ping \
-  -e "ansible_python_interpreter=$(command -v python3)" --private-key "$work/client_key" --timeout 10 \
-  --ssh-common-args="-o UserKnownHostsFile=$work/known_hosts -o StrictHostKeyChecking=yes" > "$work/ping.out" 2>&1 \
-  || { cat "$work/ping.out"; fail "ansible -m ping through the tunnel failed"; }
+
 grep -q '"ping": "pong"' "$work/ping.out" || fail "no pong through the tunnel"
 grep -q "Accepted publickey for root" "$work/sshd.log" || fail "sshd never saw the client"
 

@@ -32,23 +32,8 @@ request = urllib.request.Request(f"{url}/reset", data=json.dumps({"active": acti
 urllib.request.urlopen(request, timeout=10).read()
 PY
 
-cat > "$work/e2e.pinggy.yml" <<SOURCE
-plugin: pinggy.tunnels.pinggy
-token_name: [e2e]
-compose:
-  # The emulated public names do not resolve; the tunnel ports are on loopback.
-  ansible_host: "'127.0.0.1'"
-  ansible_user: "'root'"
-SOURCE
-
-set +e
-ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ANSIBLE_HOST_KEY_CHECKING=true \
-  ansible -i "$work/e2e.pinggy.yml" pinggy -m ansible.builtin.ping \
-    -e "ansible_python_interpreter=$(command -v python3)" \
-    --private-key "$work/client_key" --timeout 10 \
-    --ssh-common-args="-o UserKnownHostsFile=$work/known_hosts -o StrictHostKeyChecking=yes" > "$work/ping.out" 2>&1
-rc=$?
-set -e
+rc=0
+ping_tunnel_hosts "$work" "$work/ping.out" || rc=$?
 cat "$work/ping.out"
 
 fail() { echo "SSH end-to-end: FAILED: $*" >&2; exit 1; }
