@@ -10,11 +10,13 @@ set -euo pipefail
 
 # shellcheck source=tests/e2e/lib/sshd.sh
 source "$(dirname "$0")/lib/sshd.sh"
+# shellcheck source=tests/utils/ssh_tunnel.sh
+source "$(dirname "$0")/../utils/ssh_tunnel.sh"
 
 work=$(mktemp -d)
-client_pid=""
+tunnel_pid=""
 cleanup() {
-  if [ -n "$client_pid" ]; then kill "$client_pid" 2>/dev/null || true; fi
+  if [ -n "$tunnel_pid" ]; then kill "$tunnel_pid" 2>/dev/null || true; fi
   stop_sshd "$work"
   rm -rf "$work"
 }
@@ -30,19 +32,9 @@ request = urllib.request.Request(f"{sys.argv[1]}/reset", data=b'{"active": [], "
 urllib.request.urlopen(request, timeout=10).read()
 PY
 
-# The tunnel, opened as a Pinggy user would (token e2e, tcp mode); the SSH front needs no key.
+# The tunnel, opened as a Pinggy user would (token e2e, tcp mode).
 opened_at=$(date +%s)
-ssh -p "$PINGGY_EMULATOR_SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-  -o ExitOnForwardFailure=yes -N -R "0:localhost:$ssh_port" e2e+tcp@127.0.0.1 > "$work/client.log" 2>&1 &
-client_pid=$!
-tunnel_port=""
-for _ in $(seq 1 100); do
-  tunnel_port=$(sed -n 's/^Allocated port \([0-9]*\) for remote forward.*/\1/p' "$work/client.log")
-  [ -n "$tunnel_port" ] && break
-  kill -0 "$client_pid" 2>/dev/null || { cat "$work/client.log"; fail "the ssh client exited"; }
-  sleep 0.1
-done
-[ -n "$tunnel_port" ] || fail "no port allocated within 10 s: $(cat "$work/client.log")"
+open_tunnel e2e+tcp "$ssh_port" "$work/client.log" || fail "the ssh client did not open the tunnel"
 [ "$tunnel_port" != "$ssh_port" ] || fail "the tunnel port is sshd's own port"
 echo "tunnel open: 127.0.0.1:$tunnel_port -> sshd on 127.0.0.1:$ssh_port"
 
@@ -71,9 +63,9 @@ ansible-playbook pinggy.tunnels.gate -e "@$work/expected.yml" > "$work/gate_up.o
   || { cat "$work/gate_up.out"; fail "the gate failed with the tunnel up"; }
 
 # 4. Stop the client: within a few seconds the gate fails with its message.
-kill "$client_pid"
-wait "$client_pid" 2>/dev/null || true
-client_pid=""
+kill "$tunnel_pid"
+wait "$tunnel_pid" 2>/dev/null || true
+tunnel_pid=""
 closed_at=$(date +%s)
 rc=0
 for _ in $(seq 1 10); do

@@ -11,18 +11,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# open_tunnel USER LOCAL_PORT: ssh -R through the SSH front; waits for the allocated port.
-open_tunnel() {
-  local log="$work/tunnel-${#pids[@]}.log"
-  ssh -p "$PINGGY_EMULATOR_SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-    -o LogLevel=info -o ExitOnForwardFailure=yes -N -R "0:localhost:$2" "$1@127.0.0.1" > "$log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    if grep -q '^Allocated port' "$log"; then echo "  $1 -> 127.0.0.1:$2: $(grep '^Allocated port' "$log")"; return 0; fi
-    sleep 0.1
-  done
-  echo "tunnel $1 did not open: $(cat "$log")" >&2
-  return 1
+# shellcheck source=tests/utils/ssh_tunnel.sh
+source "$(dirname "$0")/ssh_tunnel.sh"
+
+# demo_tunnel USER LOCAL_PORT: open_tunnel, with the client stopped at exit and the tunnel shown.
+demo_tunnel() {
+  local status=0
+  open_tunnel "$1" "$2" "$work/tunnel-${#pids[@]}.log" || status=$?
+  pids+=("$tunnel_pid")
+  [ "$status" -eq 0 ] && echo "  $1 -> 127.0.0.1:$2 through the tunnel port $tunnel_port"
+  return "$status"
 }
 
 extra_vars='{}'
@@ -37,9 +35,9 @@ if [ -n "${PINGGY_EMULATOR_SSH_PORT:-}" ] && command -v ssh >/dev/null 2>&1; the
     sleep 0.1
   done
   [ -n "$web_port" ] || { echo "the demo web server did not start" >&2; exit 1; }
-  open_tunnel web+http "$web_port"
-  open_tunnel db+tcp "$web_port"
-  open_tunnel ci+tcp "$web_port"
+  demo_tunnel web+http "$web_port"
+  demo_tunnel db+tcp "$web_port"
+  demo_tunnel ci+tcp "$web_port"
   # Emulated tunnels listen on loopback: the gate probes them there.
   extra_vars='{"assert_tunnels_probe": true, "assert_tunnels_probe_address": "127.0.0.1"}'
 else
