@@ -4,12 +4,18 @@
 """The one Pinggy API client of the collection (private: not a public API).
 
 Used by the module (inside AnsiballZ) and by the controller-side plugins. Every failure is raised as
-a ``PinggyError`` subclass whose message is one line and never contains the API key.
+a ``PinggyError`` subclass whose message is one line and never contains the API key, whole or in part.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import math
 import re
+import socket
+import threading
+import time
 import traceback
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
@@ -36,14 +42,26 @@ RETRY_STATUSES = (429, 502, 503, 504)
 # A misbehaving server must not park a playbook for an hour with a huge Retry-After.
 RETRY_AFTER_MAX_SECONDS = 60
 BACKOFF_FACTOR = 0.5
+TIMEOUT_MAX_SECONDS = 3600
+RETRIES_MAX = 10
 MESSAGE_MAX_CHARS = 200
 MAX_WORKERS_LIMIT = 16
+# Any run of this many characters of the key counts as a leak; server text is searched for such runs.
+KEY_RUN_CHARS = 8
+# Only the head of a server's text is ever shown; redaction scans a little more than that.
+SERVER_TEXT_SCAN_CHARS = 4096
 _PAGE_KEYS = ("content", "totalElements", "totalPages")
 _CONNECTION_PREFIX = re.compile(r"^(<[^>]*>|\w+\([^)]*\)): ")
+# A Bearer token is printable ASCII; anything else would be rejected by the HTTP stack in a message showing it.
+_PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]+$")
 
 
 class PinggyError(Exception):
     """Base class: any failure to get a usable answer from the Pinggy API."""
+
+
+class PinggyOptionError(PinggyError, ValueError):
+    """An option value that cannot work, found before any request."""
 
 
 class PinggyAuthError(PinggyError):
@@ -82,18 +100,73 @@ def _one_line(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
-if HAS_REQUESTS:
+def clean_api_key(api_key: t.Any) -> str:
+    """The key without surrounding whitespace (keys read from files end in a newline); refused if unusable.
 
-    class _CappedRetry(Retry):
-        """urllib3 Retry that honours Retry-After but never sleeps longer than RETRY_AFTER_MAX_SECONDS."""
+    The message never shows the key: an HTTP library refusing a bad header would print it.
+    """
+    key = api_key.strip(" \t\r\n\f\v") if isinstance(api_key, str) else ""
+    if not key:
+        raise PinggyOptionError("api_key: a non-empty Pinggy API key is required (option api_key or env PINGGY_API_KEY)")
+    if not _PRINTABLE_ASCII.match(key):
+        raise PinggyOptionError("api_key: the key holds a control or non-ASCII character; expected printable ASCII (value not shown)")
+    return key
 
-        def get_retry_after(self, response: t.Any) -> t.Optional[float]:
-            retry_after = super().get_retry_after(response)
-            return None if retry_after is None else min(retry_after, RETRY_AFTER_MAX_SECONDS)
+
+def check_api_url(api_url: t.Any) -> str:
+    """An http(s) base URL with a host and nothing that would send the requests elsewhere, without a trailing /."""
+    text = api_url if isinstance(api_url, str) else ""
+    parts = urlsplit(text)
+    if parts.username is not None or parts.password is not None:
+        # The URL is not shown: it holds a password.
+        raise PinggyOptionError("api_url: must not hold a user name or password; the API key goes in api_key")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or re.search(r"\s", text):
+        raise PinggyOptionError(
+            f"api_url: expected an http(s) URL with a host and no query, fragment or spaces, such as {DEFAULT_API_URL}, "
+            f"got {_one_line(repr(api_url), 80)}")
+    return text.rstrip("/")
+
+
+def check_timeout(timeout: t.Any) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) \
+            or not 0 < timeout <= TIMEOUT_MAX_SECONDS:
+        raise PinggyOptionError(f"timeout: expected a number of seconds above 0 and at most {TIMEOUT_MAX_SECONDS}, got {timeout!r}")
+    return float(timeout)
+
+
+def check_retries(retries: t.Any) -> int:
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= RETRIES_MAX:
+        raise PinggyOptionError(f"retries: expected an integer from 0 to {RETRIES_MAX}, got {retries!r}")
+    return retries
+
+
+def key_fingerprint(api_url: str, api_key: str) -> str:
+    """A one-way digest of the account a client talks to: safe to put in cache keys, never reversible to the key."""
+    return hashlib.sha256(f"pinggy.tunnels\0{api_url}\0{api_key}".encode()).hexdigest()[:16]
+
+
+def redact_key(text: str, api_key: str) -> str:
+    """Replace every stretch of text made of runs of KEY_RUN_CHARS characters of the key by '********'."""
+    width = min(KEY_RUN_CHARS, len(api_key))
+    if not width:
+        return text
+    runs = {api_key[i:i + width] for i in range(len(api_key) - width + 1)}
+    pieces, shown_from, covered_to = [], 0, -1
+    for start in range(len(text) - width + 1):
+        if text[start:start + width] in runs:
+            if start > covered_to:
+                pieces += [text[shown_from:start], "********"]
+            covered_to = shown_from = start + width
+    pieces.append(text[shown_from:])
+    return "".join(pieces)
+
+
+class _AttemptTimedOut(Exception):
+    """One attempt (connect, headers and whole body) outlived the timeout."""
 
 
 class PinggyClient:
-    """A requests.Session bound to one API URL and key, with retries and typed one-line errors."""
+    """A requests.Session bound to one API URL and key, with retries, a deadline per attempt and typed one-line errors."""
 
     def __init__(
         self,
@@ -105,79 +178,108 @@ class PinggyClient:
     ) -> None:
         if not HAS_REQUESTS:
             raise PinggyError("The Pinggy API client needs the Python library 'requests': pip install requests")
-        self._check_options(api_key, api_url, timeout, retries)
-        self._api_key = api_key
-        self.api_url = api_url.rstrip("/")
-        self.timeout = timeout
-        self.session = requests.Session()
-        self.session.verify = validate_certs
-        self.session.headers.update({
-            "Authorization": f"Bearer {api_key}",
+        if not isinstance(validate_certs, bool):
+            raise PinggyOptionError(f"validate_certs: expected a boolean, got {_one_line(repr(validate_certs), 40)}")
+        self._api_key = clean_api_key(api_key)
+        self.api_url = check_api_url(api_url)
+        self.timeout = check_timeout(timeout)
+        self.retries = check_retries(retries)
+        self.validate_certs = validate_certs
+        self.session = self._new_session()
+
+    def _new_session(self) -> t.Any:
+        session = requests.Session()
+        session.verify = self.validate_certs
+        session.headers.update({
+            "Authorization": f"Bearer {self._api_key}",
             "Accept": "application/json",
             "User-Agent": f"pinggy.tunnels/{COLLECTION_VERSION} (Ansible collection) python-requests/{requests.__version__}",
         })
-        retry = _CappedRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET"}),
-            backoff_factor=BACKOFF_FACTOR,
-            respect_retry_after_header=True,
-            # Hand the last error response back so it is reported with its status and message.
-            raise_on_status=False,
-        )
+        # Retries are this client's own (see _get), so that each attempt gets its own deadline.
         # Enough pooled connections for the largest history fan-out, so workers reuse them.
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=MAX_WORKERS_LIMIT)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        if not validate_certs:
+        adapter = HTTPAdapter(max_retries=0, pool_maxsize=MAX_WORKERS_LIMIT)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        if not self.validate_certs:
             # The caller warns once in its own words; urllib3's per-request warning would repeat it.
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-
-    @staticmethod
-    def _check_options(api_key: str, api_url: str, timeout: float, retries: int) -> None:
-        if not api_key or not str(api_key).strip():
-            raise PinggyError("api_key: a non-empty Pinggy API key is required (option api_key or env PINGGY_API_KEY)")
-        parts = urlsplit(str(api_url or ""))
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise PinggyError(f"api_url: expected an http(s) URL such as {DEFAULT_API_URL}, got {_one_line(repr(api_url), 80)}")
-        if timeout is None or timeout <= 0:
-            raise PinggyError(f"timeout: expected a number of seconds greater than 0, got {timeout!r}")
-        if retries is None or retries < 0:
-            raise PinggyError(f"retries: expected an integer of 0 or more, got {retries!r}")
+        return session
 
     @property
     def host(self) -> str:
         """host[:port] of the API, as named in connection errors."""
         return urlsplit(self.api_url).netloc
 
-    def _redact(self, text: str) -> str:
-        # Messages built here never hold the key; text from the server or the network stack might echo it.
-        return text.replace(self._api_key, "********") if self._api_key else text
+    @property
+    def fingerprint(self) -> str:
+        """A one-way digest of the API URL and key, for cache keys."""
+        return key_fingerprint(self.api_url, self._api_key)
+
+    def _server_text(self, text: t.Any, limit: int = MESSAGE_MAX_CHARS) -> str:
+        # Text from the server or the network stack may echo the key: redact first, then cut, so no cut-off run survives.
+        return _one_line(redact_key(str(text)[:SERVER_TEXT_SCAN_CHARS], self._api_key), limit)
 
     def get_json(self, path: str, params: t.Optional[dict[str, t.Any]] = None) -> t.Any:
         """GET api_url + path and return the decoded JSON; raise a PinggyError subclass otherwise."""
         url = f"{self.api_url}/{path.lstrip('/')}"
         where = f"GET {urlsplit(url).path}"
-        try:
-            response = self.session.get(url, params=params, timeout=self.timeout)
-        except requests.exceptions.SSLError as exc:
-            raise PinggyConnectionError(
-                f"TLS verification failed for the Pinggy API at {self.host} ({where}); "
-                f"set validate_certs=false only for a test server: {self._redact(_describe(_root_cause(exc)))}") from None
-        except requests.exceptions.RequestException as exc:
-            cause = _root_cause(exc)
-            # urllib3 files "connection refused / DNS failure" (NewConnectionError) under its timeout errors.
-            timed_out = isinstance(exc, requests.exceptions.Timeout) or isinstance(cause, urllib3.exceptions.TimeoutError)
-            if timed_out and not isinstance(cause, urllib3.exceptions.NewConnectionError):
+        return self._decode(self._get(url, params, where), where)
+
+    def _get(self, url: str, params: t.Optional[dict[str, t.Any]], where: str) -> t.Any:
+        """The response of the first attempt that is not a retryable failure, or of the last attempt."""
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                response = self._attempt(url, params)
+            except requests.exceptions.SSLError as exc:
+                # A certificate does not get better by asking again.
                 raise PinggyConnectionError(
-                    f"Timed out after {self.timeout:g}s talking to the Pinggy API at {self.host} ({where})") from None
-            raise PinggyConnectionError(
-                f"Cannot reach the Pinggy API at {self.host} ({where}): {self._redact(_describe(cause))}") from None
-        return self._decode(response, where)
+                    f"TLS verification failed for the Pinggy API at {self.host} ({where}); set validate_certs=false "
+                    f"only for a test server: {self._server_text(_describe(_root_cause(exc)), 120)}") from None
+            except (requests.exceptions.RequestException, _AttemptTimedOut) as exc:
+                if last:
+                    raise self._connection_error(exc, where) from None
+                time.sleep(_backoff(attempt))
+                continue
+            if last or response.status_code not in RETRY_STATUSES:
+                return response
+            response.close()
+            time.sleep(_retry_after(response) if response.headers.get("Retry-After") else _backoff(attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _attempt(self, url: str, params: t.Optional[dict[str, t.Any]]) -> t.Any:
+        """One GET whose connect, headers and whole body end within the timeout (requests' own timeout is per read).
+
+        A worker that outlives the deadline is left behind as a daemon thread, woken up when it is reading a body.
+        """
+        outcome: dict[str, t.Any] = {}
+
+        def fetch() -> None:
+            try:
+                # verify on each request: the session's value alone is overridden by REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE.
+                response = self.session.get(url, params=params, timeout=self.timeout, verify=self.validate_certs, stream=True)
+                outcome["response"] = response
+                response.content  # pylint: disable=pointless-statement  # read the whole body within the deadline
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # handed to the caller's thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=fetch, name="pinggy-api-get", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            _shut_down(outcome.get("response"))
+            raise _AttemptTimedOut()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
+
+    def _connection_error(self, exc: Exception, where: str) -> PinggyConnectionError:
+        cause = _root_cause(exc)
+        # urllib3 files "connection refused / DNS failure" (NewConnectionError) under its timeout errors.
+        timed_out = isinstance(exc, (_AttemptTimedOut, requests.exceptions.Timeout)) or isinstance(cause, urllib3.exceptions.TimeoutError)
+        if timed_out and not isinstance(cause, urllib3.exceptions.NewConnectionError):
+            return PinggyConnectionError(f"Timed out after {self.timeout:g}s talking to the Pinggy API at {self.host} ({where})")
+        return PinggyConnectionError(f"Cannot reach the Pinggy API at {self.host} ({where}): {self._server_text(_describe(cause), 120)}")
 
     def _decode(self, response: t.Any, where: str) -> t.Any:
         status = response.status_code
@@ -185,14 +287,13 @@ class PinggyClient:
             raise PinggyAuthError(
                 f"Pinggy API rejected the API key (HTTP {status}) for {where} at {self.host}: check api_key or PINGGY_API_KEY")
         if status >= 400:
-            raise PinggyApiError(
-                f"Pinggy API error HTTP {status} for {where} at {self.host}: {self._redact(_server_message(response))}")
+            raise PinggyApiError(f"Pinggy API error HTTP {status} for {where} at {self.host}: {self._server_text(_server_message(response))}")
         try:
             return response.json()
         except ValueError:
             raise PinggyResponseError(
                 f"Pinggy API returned a body that is not valid JSON for {where} (HTTP {status}): "
-                f"{self._redact(_one_line(response.text, 80))!r}") from None
+                f"{self._server_text(response.text, 80)!r}") from None
 
     def active_sessions(self) -> list[dict[str, t.Any]]:
         """The raw (camelCase) active sessions of the account."""
@@ -255,24 +356,46 @@ def _root_cause(exc: Exception) -> object:
 
 
 def _describe(cause: object) -> str:
-    """One readable line for a network failure, without urllib3's object reprs."""
+    """A readable account of a network failure, without urllib3's object reprs (not yet redacted or cut)."""
     args = getattr(cause, "args", ())
     if isinstance(cause, urllib3.exceptions.ProtocolError) and len(args) == 2:
         # ('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))
-        return _one_line(f"{str(args[0]).rstrip('.')}: {args[1]}", 120)
+        return f"{str(args[0]).rstrip('.')}: {args[1]}"
     # urllib3 prefixes the reason with the connection object: "HTTPConnection(host=..., port=...): Failed to ..."
-    return _one_line(_CONNECTION_PREFIX.sub("", str(cause)), 120)
+    return _CONNECTION_PREFIX.sub("", str(cause))
 
 
 def _server_message(response: t.Any) -> str:
+    """The error message of a failed answer's body, else its text or reason phrase (not yet redacted or cut)."""
     try:
         body = response.json()
     except ValueError:
-        return _one_line(response.text or response.reason or "no message")
+        return response.text or response.reason or "no message"
     if isinstance(body, dict):
-        message = body.get("message") or body.get("error") or body
-        return _one_line(message)
-    return _one_line(body)
+        return str(body.get("message") or body.get("error") or body)
+    return str(body)
+
+
+def _shut_down(response: t.Any) -> None:
+    """End a body read in another thread: a socket shutdown takes no lock (closing the response waits for the reader)."""
+    sock = getattr(getattr(getattr(response, "raw", None), "connection", None), "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds before retrying after a failed attempt: at once, then exponentially longer, capped."""
+    return min(BACKOFF_FACTOR * 2 ** attempt, RETRY_AFTER_MAX_SECONDS) if attempt else 0.0
+
+
+def _retry_after(response: t.Any) -> float:
+    """The server's Retry-After (seconds or an HTTP date, read by urllib3), capped; an unreadable one means 1 s."""
+    try:
+        seconds = Retry().parse_retry_after(response.headers["Retry-After"])
+    except urllib3.exceptions.InvalidHeader:
+        return 1.0
+    return max(0.0, min(seconds, RETRY_AFTER_MAX_SECONDS))
 
 
 def client_from_options(options: t.Mapping[str, t.Any], warn: t.Callable[[str], None]) -> PinggyClient:
@@ -281,4 +404,4 @@ def client_from_options(options: t.Mapping[str, t.Any], warn: t.Callable[[str], 
         warn("validate_certs is false: the Pinggy API's TLS certificate is not verified; use this only against a test server")
     # Unset optional settings keep the client's defaults; a missing key still reaches the client's own check.
     settings = {name: options[name] for name in CONNECTION_OPTIONS if name != "api_key" and options.get(name) is not None}
-    return PinggyClient(api_key=options.get("api_key") or "", **settings)
+    return PinggyClient(api_key=options.get("api_key"), **settings)

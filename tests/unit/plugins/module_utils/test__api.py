@@ -99,9 +99,10 @@ def test_429_waits_for_retry_after(emulator: EmulatorControl) -> None:
     assert emulator.requests() == 2
 
 
-def test_retry_after_is_capped() -> None:
-    response = type("Response", (), {"headers": {"Retry-After": "86400"}})()
-    assert _api._CappedRetry(total=1).get_retry_after(response) == _api.RETRY_AFTER_MAX_SECONDS
+@pytest.mark.parametrize("header, seconds", [("86400", _api.RETRY_AFTER_MAX_SECONDS), ("2", 2), ("-5", 1), ("soon", 1)])
+def test_retry_after_is_capped_and_read_safely(header: str, seconds: float) -> None:
+    response = type("Response", (), {"headers": {"Retry-After": header}})()
+    assert _api._retry_after(response) == seconds
 
 
 def test_server_text_echoing_the_key_is_redacted(emulator: EmulatorControl) -> None:
