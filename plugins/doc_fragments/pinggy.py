@@ -16,12 +16,15 @@ options:
       - Pinggy API key, sent as a Bearer token.
       - Create one at U(https://dashboard.pinggy.io/api-keys).
       - If not set, the value of the E(PINGGY_API_KEY) environment variable is used.
-      - The key is never shown in output, error messages, logs or caches.
+      - Whitespace around the key is ignored, so a key read from a file or a secret store may end in a newline.
+        A key holding any other control or non-ASCII character is refused, without showing it.
+      - The key is never shown, whole or in part, in output, error messages, logs or caches.
     type: str
     required: true
   api_url:
     description:
       - Base URL of the Pinggy API, up to and including C(/backend/api/v1). A trailing C(/) is ignored.
+      - An C(http) or C(https) URL with a host and no user name, password, query, fragment or spaces.
       - If not set, the value of the E(PINGGY_API_URL) environment variable is used.
       - Point it at the emulator shipped in C(tests/emulator/) to try the collection without an account.
     type: str
@@ -29,13 +32,19 @@ options:
   validate_certs:
     description:
       - Verify the TLS certificate of O(api_url).
-      - Setting it to V(false) emits a warning; use it only against a test server.
+      - With V(true), a CA bundle named by E(REQUESTS_CA_BUNDLE) or E(CURL_CA_BUNDLE) is used (for corporate CAs).
+      - Setting it to V(false) emits a warning; use it only against a test server. It is honoured whatever
+        the environment says.
+      - Only real booleans are accepted (V(true)/V(false), V(yes)/V(no), V(on)/V(off), V(1)/V(0)); anything else is an error.
       - If not set, the value of the E(PINGGY_VALIDATE_CERTS) environment variable is used.
     type: bool
     default: true
   timeout:
     description:
-      - Seconds to wait for each HTTP request (connect and read).
+      - Deadline in seconds for each attempt of each HTTP request, covering connect, headers and the whole body.
+      - Above 0 and at most 3600.
+      - With retries, a request takes at most (O(retries) + 1) times O(timeout), plus the back-off between
+        attempts (0, 1, 2, 4 ... seconds) or the server's C(Retry-After) (each capped at 60 seconds).
       - If not set, the value of the E(PINGGY_TIMEOUT) environment variable is used.
     type: float
     default: 30
@@ -43,7 +52,7 @@ options:
     description:
       - How many times a request is retried after a connection error, a timeout, or HTTP 429, 502, 503 or 504.
       - Retries back off exponentially and honour the server's C(Retry-After) header, capped at 60 seconds.
-      - V(0) disables retries.
+      - From V(0) (no retries) to V(10).
       - If not set, the value of the E(PINGGY_RETRIES) environment variable is used.
     type: int
     default: 3
@@ -72,4 +81,25 @@ options:
   retries:
     env:
       - name: PINGGY_RETRIES
+"""
+
+    # The lookup also reads the connection settings from play variables, so that a play, group_vars or a
+    # vault file can set them once for every plugin (the module reads the same variables through its action).
+    VARS = r"""
+options:
+  api_key:
+    vars:
+      - name: pinggy_api_key
+  api_url:
+    vars:
+      - name: pinggy_api_url
+  validate_certs:
+    vars:
+      - name: pinggy_api_validate_certs
+  timeout:
+    vars:
+      - name: pinggy_api_timeout
+  retries:
+    vars:
+      - name: pinggy_api_retries
 """

@@ -85,13 +85,13 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyError
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyClient
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     effective_mode,
     filter_sessions,
     normalize_active,
 )
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._options import client_from_plugin
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import PinggyPluginBase
 
 display = Display()
 
@@ -125,10 +125,13 @@ def name_hosts(records: list, hostnames: list) -> tuple[list, list]:
     return hosts, sorted(name for name, count in name_counts.items() if count > 1)
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class InventoryModule(PinggyPluginBase, BaseInventoryPlugin, Constructable, Cacheable):
     """Active Pinggy tunnels as hosts."""
 
     NAME = "pinggy.tunnels.pinggy"
+    error_class = AnsibleParserError
+    # The source file may take its connection settings from templates, e.g. api_key: "{{ lookup('env', 'MY_KEY') }}".
+    templated_origins = ("Direct",)
 
     def verify_file(self, path: str) -> bool:
         return super().verify_file(path) and path.endswith(("pinggy.yml", "pinggy.yaml"))
@@ -136,21 +139,23 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):  # type: ignore[no-untyped-def]
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
-        self._populate(self._raw_sessions(path, cache))
+        self._populate(self._raw_sessions(self.pinggy_client(), path, cache))
 
-    def _raw_sessions(self, path: str, cache: bool) -> list:
-        """The raw API answer, from the cache when allowed and warm; the cache never holds the key."""
-        cache_key = self.get_cache_key(path)
+    def _raw_sessions(self, client: PinggyClient, path: str, cache: bool) -> list:
+        """The raw API answer, from the cache when allowed and warm; the cache never holds the key.
+
+        The cache entry is per source file and account (API URL and a one-way fingerprint of the key),
+        so another account or a wrong key never gets these hosts.
+        """
+        cache_key = f"{self.get_cache_key(path)}_{client.fingerprint}"
         use_cache = self.get_option("cache")
         if use_cache and cache:
             try:
                 return self._cache[cache_key]
             except KeyError:
                 pass
-        try:
-            raw = client_from_plugin(self).active_sessions()
-        except PinggyError as exc:
-            raise AnsibleParserError(str(exc)) from None
+        with self.pinggy_errors():
+            raw = client.active_sessions()
         if use_cache:
             self._cache[cache_key] = raw
         return raw

@@ -20,6 +20,7 @@ author:
 extends_documentation_fragment:
   - pinggy.tunnels.pinggy
   - pinggy.tunnels.pinggy.plugins
+  - pinggy.tunnels.pinggy.vars
 options:
   _terms:
     description:
@@ -156,17 +157,17 @@ _raw:
 import typing as t
 from datetime import date, datetime, timedelta, timezone
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.pinggy.tunnels.plugins.module_utils._api import MAX_WORKERS_LIMIT, PinggyError
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import MAX_WORKERS_LIMIT
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     compile_query,
     filter_sessions,
     normalize_history,
     run_query,
 )
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._options import client_from_plugin
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import PinggyPluginBase
 
 HISTORY_WINDOW_DAYS = 60
 DEFAULT_DAYS = 7
@@ -219,11 +220,15 @@ def resolve_date_range(terms: t.Sequence[t.Any], start_date: t.Any, end_date: t.
     return start, end
 
 
-class LookupModule(LookupBase):
+class LookupModule(PinggyPluginBase, LookupBase):
     """Every page of the session history over a date range, normalized and filtered."""
 
+    error_class = AnsibleLookupError
+    # Connection settings from pinggy_api_* variables may be templates on cores that hand variables over raw.
+    templated_origins = ("var: ",)
+
     def run(self, terms: list[t.Any], variables: t.Optional[dict[str, t.Any]] = None, **kwargs: t.Any) -> list[t.Any]:
-        # set_options also rejects a mode outside the documented choices, before any request.
+        # set_options also rejects unknown options and a mode outside the documented choices, before any request.
         self.set_options(var_options=variables, direct=kwargs)
         modes = self.get_option("mode") or []
         start, end = resolve_date_range(terms, self.get_option("start_date"), self.get_option("end_date"),
@@ -237,11 +242,9 @@ class LookupModule(LookupBase):
             except ValueError as exc:
                 raise AnsibleError(str(exc)) from None
 
-        client = client_from_plugin(self)
-        try:
+        client = self.pinggy_client()
+        with self.pinggy_errors():
             raw_records = client.history(start, end, page_size=page_size, max_workers=max_workers)
-        except PinggyError as exc:
-            raise AnsibleError(str(exc)) from None
         records = filter_sessions((normalize_history(record) for record in raw_records), modes=modes)
         if query is None:
             return records

@@ -163,3 +163,28 @@ def test_warm_cache_is_served_without_a_request_and_never_holds_the_key(tmp_path
     cache_files = list((tmp_path / "cache").iterdir())
     assert len(cache_files) == 1
     assert API_KEY not in cache_files[0].read_text(encoding="utf-8")
+
+
+def test_cache_is_per_account(tmp_path: Path, emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another key (or a wrong one) never gets the hosts cached for the first: the cache key carries a key fingerprint."""
+    emulator.reset(TUNNELS)
+    source = tmp_path / "account.pinggy.yml"
+    source.write_text(json.dumps({"plugin": "pinggy.tunnels.pinggy", "retries": 0, "cache": True,
+                                  "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache")}),
+                      encoding="utf-8")
+    monkeypatch.setenv("PINGGY_API_URL", emulator.api_url)
+
+    def parse_with(key: str) -> int:
+        monkeypatch.setenv("PINGGY_API_KEY", key)
+        inventory, plugin = InventoryData(), inventory_loader.get("pinggy.tunnels.pinggy")
+        plugin.parse(inventory, DataLoader(), str(source), cache=True)
+        plugin.update_cache_if_changed()
+        return len(inventory.hosts)
+
+    assert parse_with(API_KEY) == 4
+    with pytest.raises(AnsibleParserError, match="HTTP 401"):
+        parse_with("another-account-key-0001")
+    assert parse_with(API_KEY) == 4
+    assert emulator.requests() == 2
+    for cache_file in (tmp_path / "cache").iterdir():
+        assert API_KEY not in cache_file.read_text(encoding="utf-8") and API_KEY[:8] not in cache_file.name
