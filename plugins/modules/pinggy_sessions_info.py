@@ -14,6 +14,10 @@ description:
   - Each tunnel is returned as a normalized record; it can be filtered by mode, subdomain and token name,
     and reduced with a JMESPath O(query).
   - The module only reads; it never changes anything and always reports RV(ignore:changed=false).
+  - Connection options that neither the task nor C(module_defaults) sets are taken from the variables
+    C(pinggy_api_key), C(pinggy_api_url), C(pinggy_api_validate_certs), C(pinggy_api_timeout) and
+    C(pinggy_api_retries) when they are defined (as the P(pinggy.tunnels.pinggy_history#lookup) lookup does),
+    then from the E(PINGGY_*) environment variables where the module runs.
 author:
   - Pinggy Tunnels Maintainers (@pinggy)
 extends_documentation_fragment:
@@ -213,6 +217,9 @@ def main() -> None:
         query={"type": "str"},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if isinstance(module.params["api_key"], str) and module.params["api_key"].strip():
+        # The client sends the key without surrounding whitespace: mask that form too.
+        module.no_log_values.add(module.params["api_key"].strip())
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
 

@@ -39,8 +39,8 @@ if [ ${#ssh_front[@]} -gt 0 ]; then
 fi
 
 cat > tests/integration/integration_config.yml <<YAML
-pinggy_api_url: "$PINGGY_API_URL"
-pinggy_api_key: "$PINGGY_API_KEY"
+emulator_api_url: "$PINGGY_API_URL"
+emulator_api_key: "$PINGGY_API_KEY"
 pinggy_emulator_url: "$PINGGY_EMULATOR_URL"
 YAML
 
