@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's task runner behind the Makefile: every step installs what it needs itself.
-#   run.sh venv CORE | sanity CORE | units CORE | integration | changelog | lint | e2e | bench | build | demo | test | matrix
+#   run.sh venv CORE | sanity CORE | units CORE | coverage | integration | changelog | lint | e2e | bench | build | demo | test | matrix
 # CORE is an ansible-core minor version of the support matrix: 2.16, 2.19 (the main one) or 2.21.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -78,11 +78,30 @@ cmd_sanity() {
   (cd "$coll" && "$venv/bin/ansible-test" sanity --venv --python "$(pyver "$core")" --color no)
 }
 
+# Extra arguments go to ansible-test units (cmd_coverage passes --coverage).
 cmd_units() {
   local core=$1 venv coll
+  shift
   venv=$(ensure_venv "$core"); coll=$(collection_tree "$core")
-  log "ansible-test units (ansible-core $core, Python $(pyver "$core"))"
-  (cd "$coll" && "$venv/bin/ansible-test" units --venv --requirements --python "$(pyver "$core")" --color no)
+  log "ansible-test units $* (ansible-core $core, Python $(pyver "$core"))"
+  (cd "$coll" && "$venv/bin/ansible-test" units --venv --requirements --python "$(pyver "$core")" --color no "$@")
+}
+
+# The main core's unit tests with coverage: line and branch coverage of every file under plugins/
+# (imported or not) is printed, and under COVERAGE_MIN percent fails.
+COVERAGE_MIN=95
+cmd_coverage() {
+  local venv coll report total
+  venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
+  (cd "$coll" && "$venv/bin/ansible-test" coverage erase --color no >/dev/null)
+  cmd_units "$MAIN_CORE" --coverage
+  log "coverage of plugins/ (unit tests, ansible-core $MAIN_CORE): at least $COVERAGE_MIN% required"
+  report=$(cd "$coll" && "$venv/bin/ansible-test" coverage report --venv --python "$(pyver "$MAIN_CORE")" --color no \
+             --all --include 'plugins/*' --show-missing 2>/dev/null)
+  echo "$report"
+  total=$(awk '$1 == "TOTAL" { sub("%", "", $NF); print $NF }' <<<"$report")
+  [ -n "$total" ] || { echo "no coverage total in the report" >&2; return 1; }
+  if [ "$total" -lt "$COVERAGE_MIN" ]; then echo "coverage of plugins/ is $total%, under $COVERAGE_MIN%" >&2; return 1; fi
 }
 
 # Optional arguments narrow the run to some targets (make test runs them all).
@@ -171,7 +190,7 @@ cmd_test() {
   cmd_changelog
   cmd_lint
   cmd_sanity "$MAIN_CORE"
-  cmd_units "$MAIN_CORE"
+  cmd_coverage
   cmd_integration
   cmd_e2e
   cmd_matrix
@@ -179,12 +198,12 @@ cmd_test() {
 }
 
 main() {
-  local step=${1:?usage: run.sh venv|sanity|units|integration|changelog|lint|e2e|bench|build|demo|matrix|test [CORE]}
+  local step=${1:?usage: run.sh venv|sanity|units|coverage|integration|changelog|lint|e2e|bench|build|demo|matrix|test [CORE]}
   shift
   case "$step" in
     venv) ensure_venv "${1:-$MAIN_CORE}" ;;
     sanity|units) "cmd_$step" "${1:-$MAIN_CORE}" ;;
-    integration|changelog|lint|e2e|bench|build|demo|matrix|test) "cmd_$step" "$@" ;;
+    integration|changelog|lint|e2e|bench|build|demo|matrix|test|coverage) "cmd_$step" "$@" ;;
     *) echo "unknown step: $step" >&2; exit 2 ;;
   esac
 }
