@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 import requests
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyClient
+from ansible_collections.pinggy.tunnels.tests.benchmarks.report import Report
 from ansible_collections.pinggy.tunnels.tests.emulator import Emulator
 
 PAGES = 50
@@ -41,11 +42,11 @@ def main() -> int:
     if sequential_records != concurrent_records or len(concurrent_records) != PAGES * PAGE_SIZE:
         print("history benchmark: the two runs returned different records", file=sys.stderr)
         return 1
-    print(f"pinggy_history paging: {PAGES} pages of {PAGE_SIZE}, {LATENCY_SECONDS * 1000:.0f} ms latency per request")
-    print(f"  sequential (max_workers 1): {sequential:.2f} s")
-    print(f"  concurrent (max_workers 4): {concurrent:.2f} s")
-    print(f"  ratio sequential / concurrent: {sequential / concurrent:.2f}x (target >= 3x)")
-    return 0
+    report = Report(f"pinggy_history paging: {PAGES} pages of {PAGE_SIZE}, {LATENCY_SECONDS * 1000:.0f} ms latency per request")
+    report.figure("sequential (max_workers 1)", sequential)
+    report.figure("concurrent (max_workers 4)", concurrent)
+    report.ratio("sequential / concurrent", sequential / concurrent, at_least=3)
+    return report.finish()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import time
 
 import requests
 
+from ansible_collections.pinggy.tunnels.tests.benchmarks.report import Report
 from ansible_collections.pinggy.tunnels.tests.emulator import Emulator
 
 COLLECTION_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -72,14 +73,18 @@ def main() -> int:
         requests.post(f"{control}/reset", json={"generate": LARGE}, timeout=120).raise_for_status()
         large_time = list_inventory(plugin, env, work / "large.json")
 
-    print(f"pinggy inventory: ansible-inventory --list, {SMALL:,} tunnels (best of 2 where repeated)")
-    print(f"  floor plugin (local JSON file):   {floor_time:6.2f} s")
-    print(f"  pinggy plugin, cold:              {cold_time:6.2f} s   ratio {cold_time / floor_time:.2f}x (target <= 1.3x)")
-    print(f"  pinggy plugin, warm cache:        {warm_time:6.2f} s   ratio {warm_time / floor_time:.2f}x (target <= 1.1x), "
-          f"API requests: {warm_requests} (target 0)")
-    print(f"  static YAML, same hosts and vars: {static_time:6.2f} s   plugin/static {cold_time / static_time:.2f}x (informational)")
-    print(f"  pinggy plugin, {LARGE:,} tunnels:    {large_time:6.2f} s   ratio {large_time / cold_time:.2f}x vs {SMALL:,} (target <= 5.5)")
-    return 0 if warm_requests == 0 else 1
+    report = Report(f"pinggy inventory: ansible-inventory --list, {SMALL:,} tunnels (best of 2 where repeated)")
+    report.figure("floor plugin (local JSON file)", floor_time)
+    report.figure("pinggy plugin, cold", cold_time)
+    report.figure("pinggy plugin, warm cache", warm_time)
+    report.figure("static YAML, same hosts and vars", static_time)
+    report.figure(f"pinggy plugin, {LARGE:,} tunnels", large_time)
+    report.ratio("cold / floor", cold_time / floor_time, at_most=1.3)
+    report.ratio("warm cache / floor", warm_time / floor_time, at_most=1.1)
+    report.check("API requests with a warm cache", warm_requests == 0, f"{warm_requests} (target 0)")
+    report.ratio("plugin / static YAML", cold_time / static_time)
+    report.ratio(f"{LARGE:,} / {SMALL:,} tunnels", large_time / cold_time, at_most=5.5)
+    return report.finish()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 
+from ansible_collections.pinggy.tunnels.tests.benchmarks.report import Report
 from ansible_collections.pinggy.tunnels.tests.emulator import Emulator
 
 COLLECTION_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -77,11 +78,11 @@ def main() -> int:
             plays[name].write_text(text.replace("ITERATIONS", str(ITERATIONS)), encoding="utf-8")
         module_time = best_time(plays["module"], env)
         uri_time = best_time(plays["uri"], env)
-    print(f"pinggy_sessions_info vs uri + filter: {SESSIONS} sessions, {ITERATIONS} calls per playbook, best of {RUNS}")
-    print(f"  pinggy_sessions_info: {module_time:.2f} s")
-    print(f"  uri + filter:         {uri_time:.2f} s")
-    print(f"  ratio module / uri:   {module_time / uri_time:.2f}x (target <= 1.1x)")
-    return 0
+    report = Report(f"pinggy_sessions_info vs uri + filter: {SESSIONS} sessions, {ITERATIONS} calls per playbook, best of {RUNS}")
+    report.figure("pinggy_sessions_info", module_time)
+    report.figure("uri + filter", uri_time)
+    report.ratio("module / uri", module_time / uri_time, at_most=1.1)
+    return report.finish()
 
 
 if __name__ == "__main__":

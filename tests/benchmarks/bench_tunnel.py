@@ -21,6 +21,7 @@ from typing import Iterator
 
 import requests
 
+from ansible_collections.pinggy.tunnels.tests.benchmarks.report import Report
 from ansible_collections.pinggy.tunnels.tests.emulator import Emulator
 
 PAYLOAD_MIB = 64
@@ -121,11 +122,11 @@ def main() -> int:
         with opener as client:
             tunnelled = best_rate(tunnel_port(emulator))
         sink.shutdown()
-    print(f"emulated tunnel throughput: {PAYLOAD_MIB} MiB to a loopback sink, best of {RUNS}, {client}")
-    print(f"  direct loopback:      {direct:8.1f} MiB/s")
-    print(f"  through the tunnel:   {tunnelled:8.1f} MiB/s")
-    print(f"  ratio tunnel / direct: {tunnelled / direct:.3f}x (informational)")
-    return 0
+    report = Report(f"emulated tunnel throughput: {PAYLOAD_MIB} MiB to a loopback sink, best of {RUNS}, {client}")
+    report.figure("direct loopback", direct, "MiB/s")
+    report.figure("through the tunnel", tunnelled, "MiB/s")
+    report.ratio("tunnel / direct", tunnelled / direct)
+    return report.finish()
 
 
 if __name__ == "__main__":
