@@ -5,18 +5,14 @@
 # and the collection on ANSIBLE_COLLECTIONS_PATH.
 set -euo pipefail
 : "${PINGGY_API_URL:?}" "${PINGGY_API_KEY:?}" "${PINGGY_EMULATOR_URL:?}"
+# shellcheck source=tests/e2e/lib/emulator.sh
+source "$(dirname "$0")/lib/emulator.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "gate exit code: FAILED: $*" >&2; exit 1; }
 
-python3 - "$PINGGY_EMULATOR_URL" <<'PY'
-import json, sys, urllib.request
-active = [{"id": "gate-db", "subdomain": "db-1.a.pinggy.link", "mode": "tcp", "port": 15432, "tokenName": "prod"}]
-request = urllib.request.Request(f"{sys.argv[1]}/reset", data=json.dumps({"active": active, "history": []}).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
-urllib.request.urlopen(request, timeout=10).read()
-PY
+emulator_reset '[{"id": "gate-db", "subdomain": "db-1.a.pinggy.link", "mode": "tcp", "port": 15432, "tokenName": "prod"}]'
 
 cat > "$work/up.yml" <<'YAML'
 assert_tunnels_expected:

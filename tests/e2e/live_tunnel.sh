@@ -10,6 +10,8 @@ set -euo pipefail
 
 # shellcheck source=tests/e2e/lib/sshd.sh
 source "$(dirname "$0")/lib/sshd.sh"
+# shellcheck source=tests/e2e/lib/emulator.sh
+source "$(dirname "$0")/lib/emulator.sh"
 # shellcheck source=tests/utils/ssh_tunnel.sh
 source "$(dirname "$0")/../utils/ssh_tunnel.sh"
 
@@ -25,12 +27,7 @@ fail() { echo "live tunnel end-to-end: FAILED: $*" >&2; exit 1; }
 export ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ANSIBLE_LOCALHOST_WARNING=false
 
 start_sshd "$work"
-python3 - "$PINGGY_EMULATOR_URL" <<'PY'
-import sys, urllib.request
-request = urllib.request.Request(f"{sys.argv[1]}/reset", data=b'{"active": [], "history": []}',
-                                 headers={"Content-Type": "application/json"}, method="POST")
-urllib.request.urlopen(request, timeout=10).read()
-PY
+emulator_reset
 
 # The tunnel, opened as a Pinggy user would (token e2e, tcp mode).
 opened_at=$(date +%s)

@@ -8,6 +8,8 @@ set -euo pipefail
 
 # shellcheck source=tests/e2e/lib/sshd.sh
 source "$(dirname "$0")/lib/sshd.sh"
+# shellcheck source=tests/e2e/lib/emulator.sh
+source "$(dirname "$0")/lib/emulator.sh"
 
 work=$(mktemp -d)
 cleanup() {
@@ -20,17 +22,8 @@ start_sshd "$work"
 closed_port=$(free_port)
 
 # The tunnels, as Pinggy would list them: the ports are the loopback ports behind them.
-python3 - "$PINGGY_EMULATOR_URL" "$ssh_port" "$closed_port" <<'PY'
-import json, sys, urllib.request
-url, ssh_port, closed_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-active = [
-    {"id": "e2e-up", "subdomain": "ssh-up.a.pinggy.link", "mode": "tcp", "port": ssh_port, "tokenName": "e2e"},
-    {"id": "e2e-down", "subdomain": "ssh-down.a.pinggy.link", "mode": "tcp", "port": closed_port, "tokenName": "e2e"},
-]
-request = urllib.request.Request(f"{url}/reset", data=json.dumps({"active": active, "history": []}).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
-urllib.request.urlopen(request, timeout=10).read()
-PY
+emulator_reset "[{\"id\": \"e2e-up\", \"subdomain\": \"ssh-up.a.pinggy.link\", \"mode\": \"tcp\", \"port\": $ssh_port, \"tokenName\": \"e2e\"},
+                {\"id\": \"e2e-down\", \"subdomain\": \"ssh-down.a.pinggy.link\", \"mode\": \"tcp\", \"port\": $closed_port, \"tokenName\": \"e2e\"}]"
 
 rc=0
 ping_tunnel_hosts "$work" "$work/ping.out" || rc=$?
