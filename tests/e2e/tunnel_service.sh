@@ -116,7 +116,7 @@ grep -q "^  User $web_token+http\$" "$work/etc/web.conf" || fail "web.conf has n
 getent passwd "$service_user" | grep -q ':/usr/sbin/nologin$' || fail "the service user has a login shell"
 
 step "check mode"
-# 2. Check mode with --diff: another option and another tunnel are reported, nothing is written, no secret is shown.
+# 2. Check mode with --diff: another option is reported as a change, nothing is written, no secret is shown.
 sum_before=$(cat "$work"/etc/* "$work"/units/* | sha256sum)
 write_vars "[x:https, 'b:alice:$password', 'w:127.0.0.1/32', 'x:xff']" present
 deploy --check --diff > "$work/check.out" 2>&1 || { cat "$work/check.out"; fail "check mode failed"; }
