@@ -332,9 +332,20 @@ class _Client(asyncssh.SSHServer):
         for tunnel in self._tunnels:
             tunnel.close()
 
+    @property
+    def token(self) -> Optional[str]:
+        return self._user.token if self._user is not None and not self._lost else None
+
     def begin_auth(self, username: str) -> bool:
-        # An IllegalUserName raised here reaches the client as a disconnect with the message.
+        # An IllegalUserName (or PermissionDenied) raised here reaches the client as a disconnect with the message.
         self._user = TunnelUser.parse(username)
+        token = self._user.token
+        holders = [conn for conn in self._front.connections if conn is not self._conn and token and conn.get_owner().token == token]
+        if holders and "force" not in self._user.keywords:
+            raise asyncssh.PermissionDenied(f"Login is not allowed: A tunnel with the same token ({token}) is already active. "
+                                            "Log in with the force keyword (TOKEN+force@) to replace it")
+        for conn in holders:  # force: the new connection replaces the old ones, whose tunnels end
+            conn.close()
         return False  # no authentication, like Pinggy's free tier
 
     def server_requested(self, listen_host: str, listen_port: int) -> Awaitable[asyncssh.SSHListener]:

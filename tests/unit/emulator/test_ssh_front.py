@@ -315,6 +315,24 @@ def test_twenty_concurrent_tunnels(emulator: Emulator) -> None:
     run(scenario())
 
 
+def test_a_token_in_use_is_refused_unless_forced(emulator: Emulator) -> None:
+    async def scenario() -> None:
+        async with EchoServer() as echo:
+            first, port = await open_tunnel(emulator, "tok1+tcp", echo.port)
+            with pytest.raises(asyncssh.PermissionDenied, match=r"Login is not allowed: A tunnel with the same token \(tok1\) is already active"):
+                await connect(emulator.ssh_port, "TCP+tok1")
+            assert not first.is_closed()
+
+            second, second_port = await open_tunnel(emulator, "force+tok1+tcp", echo.port)
+            async with second:
+                await asyncio.wait_for(first.wait_closed(), DEADLINE_SECONDS)  # the forced login replaced it
+                await eventually(lambda: port in history_by_port(emulator), "the replaced tunnel ends")
+                assert [session["tokenName"] for session in api_get(emulator, "/session/active")] == ["tok1"]
+                assert await round_trip(second_port, b"replaced") == b"replaced"
+
+    run(scenario())
+
+
 # -- options in the remote command -------------------------------------------------------------------------
 async def open_with_options(emulator: Emulator, username: str, local_port: int, command: str) -> tuple[asyncssh.SSHClientConnection, int]:
     """``ssh -R0:localhost:local_port username@127.0.0.1 COMMAND``, once the session records the options."""
