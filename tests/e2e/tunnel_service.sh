@@ -36,6 +36,7 @@ step() { echo "[$(( $(date +%s) - started )) s] $*"; }
 export ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_HOST_KEY_CHECKING=true
 export ANSIBLE_PIPELINING=true  # fewer temp files per task: this test runs the role four times
 
+[ "$(id -u)" = 0 ] || fail "needs root: it creates a system user and runs ssh as that user"
 ensure_openssh
 command -v systemd-analyze >/dev/null 2>&1 || fail "systemd-analyze is missing (Debian package systemd; installing it starts nothing)"
 start_sshd "$work"
