@@ -122,14 +122,24 @@ def tunnel_expectations(sessions: t.Any, expected: t.Any) -> dict[str, t.Any]:
     if unmet:
         message = f"{len(unmet)} of {len(results)} tunnel expectation(s) unmet: {'; '.join(unmet)}; {_seen(sessions)}"
     # The report quotes API strings (domains, tokens): mark it all unsafe so nothing in it is ever templated.
-    return wrap_var({
+    return wrap_var(_plain({
         "met": not unmet,
         "expectations": results,
         "unmet": unmet,
         "tunnels": tunnels,
         "probes": [probe for probe in map(_probe, tunnels) if probe],
         "message": message,
-    })
+    }))
+
+
+def _plain(value: t.Any) -> t.Any:
+    """Plain dicts and lists: wrap_var rebuilds a sequence with its own type, which ansible-core 2.19 refuses for the
+    lazy lists of registered results (a session field holding a list, e.g. the emulator's remote_options)."""
+    if isinstance(value, t.Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 class FilterModule:

@@ -3,17 +3,24 @@
 Every remote forward gets a real listener on 127.0.0.1, whose connections reach the client's local port through
 the SSH connection, and an active session in the shared ``EmulatorState``. Closing the listener (the client
 disconnects, cancels the forward or stops answering keepalives) moves the session to history.
+The user name and the remote command follow Pinggy's documented conventions (pinggy.io/docs/usages): keywords and a
+token joined with ``+``, options such as ``b:user:pass`` or ``w:203.0.113.0/24`` in the command. Options are recorded
+on the session and, where the emulator can, enforced (``w:`` allow-list; ``b:``, ``k:`` and headers on http tunnels).
 asyncssh is optional for the emulator: only this module imports it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import ipaddress
+import pwd
 import random
 import re
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Awaitable, Optional
 
 try:
@@ -27,30 +34,141 @@ from .server import ApiError, EmulatorState
 LOOPBACK = "127.0.0.1"
 TUNNEL_DOMAIN = "a.pinggy.test"  # a reserved TLD: emulated tunnel names can never reach a real host
 SSH_MODES = ("http", "tcp", "tls", "tlstcp")  # udp needs the Pinggy app: OpenSSH forwards TCP only
+FLAG_KEYWORDS = ("qr", "aqr", "auth", "force")
 TOKEN = re.compile(r"[A-Za-z0-9._-]+")
-USAGE = "log in as tcp@, http@, tls@ or tlstcp@, optionally with a token: TOKEN+tcp@ (udp needs the Pinggy app)"
+USAGE = ("log in as tcp@, http@, tls@ or tlstcp@, or TOKEN@ (an http tunnel); keywords (tcp, tls, tlstcp, http, qr, aqr, "
+         "auth, force) and one token join with +, in any order: TOKEN+tcp+force@ (udp needs the Pinggy app)")
+OPTION_FORMS = ("a:Header:Value, u:Header:Value, r:Header, b:user:password, k:key, w:IP-or-CIDR[,...], x:https, "
+                "x:httpsonly, x:noreverseproxy, x:xff[:Header], x:fullurl, x:origurl, x:passpreflight, x:localServerTls[:SNI]")
+X_FLAGS = ("https", "httpsonly", "noreverseproxy", "xff", "fullurl", "origurl", "passpreflight", "localservertls")
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # Ctrl+C and Ctrl+D typed on the client's terminal end the tunnel, as on Pinggy (the pty sends them as bytes).
 HANG_UP = ("\x03", "\x04")
 HANG_UP_GRACE_SECONDS = 1.0
+HTTP_HEAD_LIMIT = 65536
+HTTP_HEAD_SECONDS = 10.0
+UNAUTHORIZED = (b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"pinggy\"\r\nContent-Type: text/plain\r\n"
+                b"Content-Length: 13\r\nConnection: close\r\n\r\nUnauthorized\n")
+
+
+def _is_local_account(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
 class TunnelUser:
-    """What the SSH user name asks for: ``tcp``, ``tok1+tcp`` (or ``tcp+tok1``)."""
+    """What the SSH user name asks for: ``tcp``, ``tok1+tcp`` (or ``TCP+tok1``), ``tok1`` (http), ``tok1+qr+force``."""
 
     mode: str
     token: Optional[str]
+    keywords: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, username: str) -> TunnelUser:
-        # No default mode: OpenSSH sends the local login name when none is given, and a Pinggy token
-        # cannot be told apart from it, so a bare name is refused instead of becoming an http tunnel's token.
         parts = username.split("+")
-        modes = [part for part in parts if part in SSH_MODES]
-        tokens = [part for part in parts if part not in SSH_MODES]
-        if len(modes) != 1 or len(tokens) > 1 or not all(TOKEN.fullmatch(token) for token in tokens):
+        lowered = [part.lower() for part in parts]
+        if "udp" in lowered:
+            raise asyncssh.IllegalUserName(f"unknown user {username!r}: udp tunnels need the Pinggy app, not ssh: {USAGE}")
+        modes = [part for part in lowered if part in SSH_MODES]
+        keywords = tuple(sorted({part for part in lowered if part in FLAG_KEYWORDS}))
+        tokens = [part for part, low in zip(parts, lowered) if low not in SSH_MODES and low not in FLAG_KEYWORDS]
+        if len(modes) > 1 or len(tokens) > 1 or not all(TOKEN.fullmatch(token) for token in tokens):
             raise asyncssh.IllegalUserName(f"unknown user {username!r}: {USAGE}")
-        return cls(modes[0], tokens[0] if tokens else None)
+        # OpenSSH sends the local login name when no user is given, and it cannot be told apart from a token: a bare
+        # name that is an account of this host (the front only listens on loopback) is refused, not made a token.
+        if len(parts) == 1 and tokens and _is_local_account(tokens[0]):
+            raise asyncssh.IllegalUserName(
+                f"unknown user {username!r}: that is a local login name (what ssh sends when no user is given), "
+                f"not a token: {USAGE}")
+        if not modes and not tokens and not keywords:
+            raise asyncssh.IllegalUserName(f"unknown user {username!r}: {USAGE}")
+        return cls(modes[0] if modes else "http", tokens[0] if tokens else None, keywords)
+
+
+class OptionError(ValueError):
+    """A remote command word that is not one of Pinggy's options; the message never quotes a password or key."""
+
+
+def shown_option(word: str) -> str:
+    """An option as it may be shown: ``b:user:***``, ``k:***``."""
+    if word.startswith("b:"):
+        return f"b:{word[2:].split(':', 1)[0]}:***"
+    if word.startswith("k:"):
+        return "k:***"
+    return word
+
+
+@dataclass
+class TunnelOptions:
+    """The remote command's options (pinggy.io/docs/usages: ``command[:option1[:option2...]]``, space separated)."""
+
+    words: list[str] = field(default_factory=list)
+    basic_auth: dict[str, str] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
+    allow: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(default_factory=list)
+    headers: list[tuple[str, str, Optional[str]]] = field(default_factory=list)  # (a|u|r, name, value)
+    flags: list[str] = field(default_factory=list)  # x: options, lower-cased, with their argument
+
+    @classmethod
+    def parse(cls, command: Optional[str]) -> TunnelOptions:
+        options = cls()
+        for word in (command or "").split():
+            options._add(word)
+        return options
+
+    def _add(self, word: str) -> None:
+        kind, sep, value = word.partition(":")
+        if not sep or kind not in ("a", "u", "r", "b", "k", "w", "x"):
+            raise OptionError(f"unknown option {shown_option(word)!r}: Pinggy options are {OPTION_FORMS}")
+        if kind in ("a", "u"):
+            name, sep, header_value = value.partition(":")
+            if not sep or not HEADER_NAME.fullmatch(name) or not header_value:
+                raise OptionError(f"invalid option {word!r}: expected {kind}:Header:Value")
+            self.headers.append((kind, name, header_value))
+        elif kind == "r":
+            if not HEADER_NAME.fullmatch(value):
+                raise OptionError(f"invalid option {word!r}: expected r:Header")
+            self.headers.append(("r", value, None))
+        elif kind == "b":
+            user, sep, password = value.partition(":")
+            if not sep or not user or not password:
+                raise OptionError(f"invalid option {shown_option(word)!r}: expected b:user:password")
+            self.basic_auth[user] = password
+        elif kind == "k":
+            if not value:
+                raise OptionError("invalid option 'k:': expected k:key")
+            self.keys.append(value)
+        elif kind == "w":
+            try:
+                self.allow += [ipaddress.ip_network(address, strict=False) for address in value.split(",")]
+            except ValueError:
+                raise OptionError(f"invalid option {word!r}: expected w:IP-or-CIDR[,IP-or-CIDR...]") from None
+        else:
+            flag = value.split(":", 1)[0].lower()
+            if flag not in X_FLAGS:
+                raise OptionError(f"unknown option {word!r}: Pinggy options are {OPTION_FORMS}")
+            self.flags.append(value.lower() if flag != "localservertls" else value)
+        self.words.append(word)
+
+    def shown(self) -> list[str]:
+        return [shown_option(word) for word in self.words]
+
+    def allows(self, address: str) -> bool:
+        if not self.allow:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip.version == network.version and ip in network for network in self.allow)
+
+    @property
+    def inspects_http(self) -> bool:
+        return bool(self.basic_auth or self.keys or self.headers)
 
 
 def tunnel_addresses(session: Record) -> list[str]:
@@ -64,47 +182,147 @@ def tunnel_addresses(session: Record) -> list[str]:
 
 
 class _Tunnel(asyncssh.SSHListener):
-    """One remote forward: asyncssh closes it on disconnect or cancel-tcpip-forward, which ends its session."""
+    """One remote forward and its loopback listener; asyncssh closes it on disconnect or cancel-tcpip-forward,
+    which ends its session. Each accepted connection is relayed over a forwarded-tcpip channel, after the
+    tunnel's options allow it (``w:`` for every mode; ``b:``, ``k:`` and header options on http tunnels)."""
 
-    def __init__(self, listener: asyncssh.SSHListener, state: EmulatorState, session: Record, client_port: int) -> None:
+    def __init__(self, client: _Client, listen_host: str, listen_port: int) -> None:
         super().__init__()
-        self._listener = listener
-        self._state = state
-        self.session = session
-        self._client_port = client_port
+        self._client = client
+        self._listen_host = listen_host
+        self._listen_port = listen_port
+        self._server: Optional[asyncio.AbstractServer] = None
+        self._relays: set[asyncio.Task[None]] = set()
+        self.session: Record = {}
         self._open = True
 
+    async def listen(self) -> None:
+        # Always a free loopback port, whatever port the client asked for (Pinggy picks its ports too);
+        # connections are forwarded under the host and port the client requested, which is how it matches them.
+        self._server = await asyncio.start_server(self._accept, LOOPBACK, 0)
+
     def get_port(self) -> int:
-        return self._listener.get_port()
+        assert self._server is not None
+        return self._server.sockets[0].getsockname()[1]
 
     def close(self) -> None:
         # asyncssh may close it twice: it is registered under the client's and the loopback address.
         if not self._open:
             return
         self._open = False
-        self._listener.close()
-        try:
-            self._state.end_session(self.session["id"], client_port=self._client_port)
-        except ApiError:
-            pass  # the control API already ended or reset it
+        if self._server is not None:
+            self._server.close()
+        for relay in self._relays:
+            relay.cancel()
+        if self.session:
+            self._client.end_session(self.session)
 
     async def wait_closed(self) -> None:
-        await self._listener.wait_closed()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._relays.add(task)
+        try:
+            await self._relay(reader, writer)
+        except (asyncio.CancelledError, asyncio.TimeoutError, asyncssh.Error, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            self._relays.discard(task)
+            writer.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer_host, peer_port = writer.get_extra_info("peername")[:2]
+        options = self._client.options
+        if not options.allows(peer_host):
+            return  # Pinggy drops visitors outside the allow-list without an answer
+        head = b""
+        if self._client.mode == "http" and options.inspects_http:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HTTP_HEAD_SECONDS)
+            if len(head) > HTTP_HEAD_LIMIT:
+                return
+            head = _checked_head(head, options)
+            if head is None:
+                writer.write(UNAUTHORIZED)
+                await writer.drain()
+                return
+        # The client knows a forward it asked on port 0 by the port allocated to it.
+        connected_port = self._listen_port or self.get_port()
+        channel_reader, channel_writer = await self._client.open_channel(self._listen_host, connected_port, peer_host, peer_port)
+        try:
+            if head:
+                channel_writer.write(head)
+            await asyncio.gather(_pump(reader, channel_writer), _pump(channel_reader, writer))
+        finally:
+            channel_writer.close()
+
+
+async def _pump(reader: asyncio.StreamReader | asyncssh.SSHReader, writer: asyncio.StreamWriter | asyncssh.SSHWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (asyncssh.Error, OSError):
+        pass
+
+
+def _checked_head(head: bytes, options: TunnelOptions) -> Optional[bytes]:
+    """The request head as the client receives it, or None if basic or key authentication refuses it.
+
+    Header options apply, basic-auth credentials are never passed on (as on Pinggy), and ``Connection: close``
+    makes each connection carry one request, so every request is checked."""
+    request_line, *lines = head.decode("latin-1").split("\r\n")[:-2]
+    headers = [tuple(part.strip() for part in line.split(":", 1)) for line in lines if ":" in line]
+    authorization = next((value for name, value in headers if name.lower() == "authorization"), "")
+    if options.basic_auth or options.keys:
+        scheme, _sep, credentials = authorization.partition(" ")
+        allowed = False
+        if scheme.lower() == "basic" and options.basic_auth:
+            try:
+                user, _sep, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user, password = "", ""
+            allowed = user in options.basic_auth and secrets.compare_digest(options.basic_auth[user], password)
+        elif scheme.lower() == "bearer" and options.keys:
+            allowed = any(secrets.compare_digest(key, credentials.strip()) for key in options.keys)
+        if not allowed:
+            return None
+        if scheme.lower() == "basic":
+            headers = [(name, value) for name, value in headers if name.lower() != "authorization"]
+    for action, name, value in options.headers:
+        if action in ("r", "u"):
+            headers = [(old, old_value) for old, old_value in headers if old.lower() != name.lower()]
+        if action in ("a", "u"):
+            headers.append((name, value or ""))
+    headers = [(name, value) for name, value in headers if name.lower() != "connection"] + [("Connection", "close")]
+    return "\r\n".join([request_line] + [f"{name}: {value}" for name, value in headers] + ["", ""]).encode("latin-1")
 
 
 class _Client(asyncssh.SSHServer):
-    """One SSH connection: its user, its tunnels and the shells that print their addresses."""
+    """One SSH connection: its user, its options, its tunnels and the sessions that print their addresses."""
 
     def __init__(self, front: SSHFront) -> None:
         self._front = front
         self._conn: Optional[asyncssh.SSHServerConnection] = None
         self._user: Optional[TunnelUser] = None
+        self.options = TunnelOptions()
         self._tunnels: list[_Tunnel] = []
         self._shells: list[asyncssh.SSHServerProcess] = []
         self._lost = False
+        self._client_port = 0
+
+    @property
+    def mode(self) -> str:
+        assert self._user is not None
+        return self._user.mode
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
+        self._client_port = conn.get_extra_info("peername")[1]
         self._front.connections.add(conn)
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
@@ -114,39 +332,79 @@ class _Client(asyncssh.SSHServer):
         for tunnel in self._tunnels:
             tunnel.close()
 
+    @property
+    def token(self) -> Optional[str]:
+        return self._user.token if self._user is not None and not self._lost else None
+
     def begin_auth(self, username: str) -> bool:
-        # An IllegalUserName raised here reaches the client as a disconnect with the message.
+        # An IllegalUserName (or PermissionDenied) raised here reaches the client as a disconnect with the message.
         self._user = TunnelUser.parse(username)
+        token = self._user.token
+        holders = [conn for conn in self._front.connections if conn is not self._conn and token and conn.get_owner().token == token]
+        if holders and "force" not in self._user.keywords:
+            raise asyncssh.PermissionDenied(f"Login is not allowed: A tunnel with the same token ({token}) is already active. "
+                                            "Log in with the force keyword (TOKEN+force@) to replace it")
+        for conn in holders:  # force: the new connection replaces the old ones, whose tunnels end
+            conn.close()
         return False  # no authentication, like Pinggy's free tier
 
     def server_requested(self, listen_host: str, listen_port: int) -> Awaitable[asyncssh.SSHListener]:
         return self._open_tunnel(listen_host, listen_port)
 
+    async def open_channel(self, host: str, port: int, orig_host: str, orig_port: int) -> tuple[asyncssh.SSHReader, asyncssh.SSHWriter]:
+        assert self._conn is not None
+        return await self._conn.open_connection(host, port, orig_host, orig_port)
+
+    def end_session(self, session: Record) -> None:
+        try:
+            self._front.state.end_session(session["id"], client_port=self._client_port)
+        except ApiError:
+            pass  # the control API already ended or reset it
+
+    def _recorded(self) -> Record:
+        """What the session records of the user name and the options (emulator-only fields; secrets as ***)."""
+        assert self._user is not None
+        return {"remoteOptions": self.options.shown(), "userKeywords": list(self._user.keywords)}
+
     async def _open_tunnel(self, listen_host: str, listen_port: int) -> asyncssh.SSHListener:
         assert self._conn is not None and self._user is not None
-        # Always a free loopback port, whatever port the client asked for (Pinggy picks its ports too);
-        # connections are forwarded under the host and port the client requested, which is how it matches them.
-        listener = await self._conn.forward_local_port(LOOPBACK, 0, listen_host, listen_port)
+        tunnel = _Tunnel(self, listen_host, listen_port)
+        await tunnel.listen()
         if self._lost:  # the client left while the listener opened: asyncssh's cleanup has already run
-            listener.close()
+            tunnel.close()
             raise OSError("the client disconnected")  # asyncssh answers a failure (to nobody)
         token = self._user.token
-        session = self._front.state.add_sessions({
+        tunnel.session = self._front.state.add_sessions({
             "subdomain": f"{random.choice(WORDS)}-{secrets.token_hex(3)}.{TUNNEL_DOMAIN}",
             "mode": self._user.mode,
-            "port": listener.get_port(),
+            "port": tunnel.get_port(),
             # The emulator has no dashboard mapping token values to names: the token is both.
             "token": token,
             "tokenName": token,
+            **self._recorded(),
         })[0]
-        tunnel = _Tunnel(listener, self._front.state, session, self._conn.get_extra_info("peername")[1])
         self._tunnels.append(tunnel)
         for shell in self._shells:
-            _print_addresses(shell, session)
+            _print_addresses(shell, tunnel.session)
         return tunnel
 
+    def _apply_options(self, command: str) -> None:
+        """Options arrive with the session's command, after the forwards: record them on the open tunnels' sessions."""
+        self.options = TunnelOptions.parse(command)
+        for tunnel in self._tunnels:
+            if tunnel.session:
+                tunnel.session = self._front.state.add_sessions({**tunnel.session, **self._recorded()})[0]
+
     async def run_shell(self, process: asyncssh.SSHServerProcess) -> None:
-        """Show the tunnels' addresses, now and as forwards arrive; keep the session until the client leaves."""
+        """Take the command's options; show the tunnels' addresses, now and as forwards arrive; keep the session
+        until the client leaves. Unknown options end the connection with a message, as on Pinggy."""
+        if process.command:
+            try:
+                self._apply_options(process.command)
+            except OptionError as error:
+                process.stderr.write(f"{error}\n")
+                await _hang_up(process, 1)
+                return
         self._shells.append(process)
         for tunnel in self._tunnels:
             _print_addresses(process, tunnel.session)
@@ -159,11 +417,12 @@ class _Client(asyncssh.SSHServer):
         except (asyncssh.Error, OSError):
             pass  # the connection went away while reading
         finally:
-            self._shells.remove(process)
+            if process in self._shells:
+                self._shells.remove(process)
 
 
-async def _hang_up(process: asyncssh.SSHServerProcess) -> None:
-    process.exit(0)  # OpenSSH leaves by itself after the exit status, with exit code 0
+async def _hang_up(process: asyncssh.SSHServerProcess, status: int = 0) -> None:
+    process.exit(status)  # OpenSSH leaves by itself after the exit status, with that exit code
     conn = process.get_extra_info("connection")
     try:
         await asyncio.wait_for(conn.wait_closed(), HANG_UP_GRACE_SECONDS)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import getpass
 import signal
 import subprocess
 import sys
@@ -17,6 +19,8 @@ import requests
 from ansible_collections.pinggy.tunnels.tests.emulator import Emulator
 
 asyncssh = pytest.importorskip("asyncssh", minversion="2.14")
+
+from ansible_collections.pinggy.tunnels.tests.emulator.ssh_front import OptionError, TunnelOptions, TunnelUser  # noqa: E402
 
 COLLECTION_ROOT = Path(__file__).parents[3]
 API_KEY = "ssh-front-key-0c1d6e"
@@ -236,14 +240,58 @@ def test_cancelled_forward_ends_only_its_session(emulator: Emulator) -> None:
     run(scenario())
 
 
-@pytest.mark.parametrize("username", ["bob", "udp", "tok1", "tcp+http", "a+b+tcp", "+tcp", "tok/1+tcp"])
+@pytest.mark.parametrize("username", ["root", getpass.getuser(), "udp", "tok1+UDP", "tcp+http", "a+b+tcp", "+tcp", "tok/1+tcp"])
 def test_unknown_user_is_rejected_with_the_usage(emulator: Emulator, username: str) -> None:
     async def scenario() -> None:
-        with pytest.raises(asyncssh.IllegalUserName, match=r"unknown user .*: log in as tcp@, http@, tls@ or tlstcp@"):
+        with pytest.raises(asyncssh.IllegalUserName, match=r"unknown user .*: .*log in as tcp@, http@, tls@ or tlstcp@, or TOKEN@"):
             await connect(emulator.ssh_port, username)
 
     run(scenario())
     assert api_get(emulator, "/session/active") == []
+
+
+@pytest.mark.parametrize(("username", "expected"), [
+    ("tok1", ("http", "tok1", ())),  # a bare token is an http tunnel, as on Pinggy
+    ("TCP+Tok1", ("tcp", "Tok1", ())),  # keywords in any case; the token keeps its own
+    ("force+tok1+qr+TLSTCP", ("tlstcp", "tok1", ("force", "qr"))),
+    ("Qr", ("http", None, ("qr",))),
+    ("tok1+aqr+auth", ("http", "tok1", ("aqr", "auth"))),
+])
+def test_user_names_follow_pinggy(username: str, expected: tuple[str, Optional[str], tuple[str, ...]]) -> None:
+    user = TunnelUser.parse(username)
+    assert (user.mode, user.token, user.keywords) == expected
+
+
+def test_a_local_login_name_is_refused_and_udp_needs_the_app() -> None:
+    with pytest.raises(asyncssh.IllegalUserName, match=r"'root': that is a local login name \(what ssh sends when no user is given\)"):
+        TunnelUser.parse("root")
+    with pytest.raises(asyncssh.IllegalUserName, match=r"udp tunnels need the Pinggy app, not ssh"):
+        TunnelUser.parse("tok1+udp")
+
+
+def test_options_are_parsed_and_shown_without_secrets() -> None:
+    options = TunnelOptions.parse("x:https b:alice:pa:ss k:key1 w:10.0.0.0/8,2001:db8::1 a:X-Env:prod u:Host:example.com r:Cookie "
+                                  "x:xff:Source-Address x:localServerTls:example.com")
+    assert options.shown() == ["x:https", "b:alice:***", "k:***", "w:10.0.0.0/8,2001:db8::1", "a:X-Env:prod", "u:Host:example.com",
+                               "r:Cookie", "x:xff:Source-Address", "x:localServerTls:example.com"]
+    assert options.basic_auth == {"alice": "pa:ss"} and options.keys == ["key1"]
+    assert options.headers == [("a", "X-Env", "prod"), ("u", "Host", "example.com"), ("r", "Cookie", None)]
+    assert options.flags == ["https", "xff:source-address", "localServerTls:example.com"]
+    assert options.allows("10.1.2.3") and options.allows("2001:db8::1") and not options.allows("127.0.0.1")
+    assert TunnelOptions.parse(None).allows("127.0.0.1") and not TunnelOptions.parse("").inspects_http
+
+
+@pytest.mark.parametrize(("command", "message"), [
+    ("zz:1", r"^unknown option 'zz:1': Pinggy options are a:Header:Value, "),
+    ("x:https verbose", r"^unknown option 'verbose': "),
+    ("x:turbo", r"^unknown option 'x:turbo': "),
+    ("b:alice", r"^invalid option 'b:alice:\*\*\*': expected b:user:password$"),
+    ("w:10.0.0.300", r"^invalid option 'w:10.0.0.300': expected w:IP-or-CIDR"),
+    ("a:X-Env", r"^invalid option 'a:X-Env': expected a:Header:Value$"),
+])
+def test_bad_options_are_refused_with_one_line(command: str, message: str) -> None:
+    with pytest.raises(OptionError, match=message):
+        TunnelOptions.parse(command)
 
 
 def test_twenty_concurrent_tunnels(emulator: Emulator) -> None:
@@ -263,6 +311,100 @@ def test_twenty_concurrent_tunnels(emulator: Emulator) -> None:
                 conn.close()
             await eventually(lambda: set(ports) <= set(history_by_port(emulator)), "all sessions move to history")
             assert await asyncio.to_thread(active_by_port, emulator) == {}
+
+    run(scenario())
+
+
+def test_a_token_in_use_is_refused_unless_forced(emulator: Emulator) -> None:
+    async def scenario() -> None:
+        async with EchoServer() as echo:
+            first, port = await open_tunnel(emulator, "tok1+tcp", echo.port)
+            with pytest.raises(asyncssh.PermissionDenied, match=r"Login is not allowed: A tunnel with the same token \(tok1\) is already active"):
+                await connect(emulator.ssh_port, "TCP+tok1")
+            assert not first.is_closed()
+
+            second, second_port = await open_tunnel(emulator, "force+tok1+tcp", echo.port)
+            async with second:
+                await asyncio.wait_for(first.wait_closed(), DEADLINE_SECONDS)  # the forced login replaced it
+                await eventually(lambda: port in history_by_port(emulator), "the replaced tunnel ends")
+                assert [session["tokenName"] for session in api_get(emulator, "/session/active")] == ["tok1"]
+                assert await round_trip(second_port, b"replaced") == b"replaced"
+
+    run(scenario())
+
+
+# -- options in the remote command -------------------------------------------------------------------------
+async def open_with_options(emulator: Emulator, username: str, local_port: int, command: str) -> tuple[asyncssh.SSHClientConnection, int]:
+    """``ssh -R0:localhost:local_port username@127.0.0.1 COMMAND``, once the session records the options."""
+    conn, port = await open_tunnel(emulator, username, local_port)
+    await conn.create_process(command)
+    await eventually(lambda: active_by_port(emulator).get(port, {}).get("remoteOptions"), "the options are recorded")
+    return conn, port
+
+
+def test_options_and_keywords_are_recorded_on_the_session(emulator: Emulator) -> None:
+    async def scenario() -> None:
+        async with EchoServer() as echo:
+            conn, port = await open_with_options(emulator, "tok1+http+force", echo.port, "x:https b:alice:s3cret w:127.0.0.1/32")
+            async with conn:
+                session = (await asyncio.to_thread(active_by_port, emulator))[port]
+                assert session["remoteOptions"] == ["x:https", "b:alice:***", "w:127.0.0.1/32"]
+                assert (session["mode"], session["tokenName"], session["userKeywords"]) == ("http", "tok1", ["force"])
+                assert "s3cret" not in str(session)
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(("command", "authorization"), [
+    ("b:alice:s3cret a:X-Env:prod", "Basic " + base64.b64encode(b"alice:s3cret").decode()),
+    ("k:key1 k:key2 a:X-Env:prod", "Bearer key2"),
+])
+def test_http_authentication_is_enforced_and_headers_rewritten(emulator: Emulator, command: str, authorization: str) -> None:
+    async def scenario() -> None:
+        async with EchoServer() as echo:
+            conn, port = await open_with_options(emulator, "http", echo.port, command)
+            async with conn:
+                refused = await round_trip(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                wrong = await round_trip(port, b"GET / HTTP/1.1\r\nAuthorization: Basic YWxpY2U6bm8=\r\n\r\n")
+                assert refused.startswith(b"HTTP/1.1 401 Unauthorized\r\n") and wrong.startswith(b"HTTP/1.1 401 ")
+                assert echo.received == []
+
+                passed = await round_trip(port, f"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: {authorization}\r\n"
+                                                f"Connection: keep-alive\r\n\r\nbody".encode())
+                head, _sep, body = passed.decode().partition("\r\n\r\n")
+                assert head.split("\r\n")[0] == "GET / HTTP/1.1" and body == "body"
+                assert "X-Env: prod" in head and "Connection: close" in head and "keep-alive" not in head
+                # Basic-auth credentials never reach the client; a bearer key does.
+                assert ("Authorization" in head) is authorization.startswith("Bearer")
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(("allowed", "passes"), [("w:10.0.0.0/8,2001:db8::/32", False), ("w:192.0.2.1,127.0.0.0/8", True)])
+def test_allow_list_is_enforced(emulator: Emulator, allowed: str, passes: bool) -> None:
+    async def scenario() -> None:
+        async with EchoServer() as echo:
+            conn, port = await open_with_options(emulator, "tcp", echo.port, allowed)
+            async with conn:
+                try:
+                    answer = await round_trip(port, b"from loopback")
+                except OSError:  # closed without an answer, before reading what was sent
+                    answer = b""
+                assert (answer == b"from loopback", echo.received == [b"from loopback"]) == (passes, passes)
+
+    run(scenario())
+
+
+def test_unknown_option_ends_the_tunnel_with_a_message(emulator: Emulator) -> None:
+    async def scenario() -> None:
+        async with EchoServer() as echo:
+            conn, port = await open_tunnel(emulator, "tok1+tcp", echo.port)
+            process = await conn.create_process("x:https zz:1")
+            completed = await process.wait(timeout=DEADLINE_SECONDS)
+            assert completed.exit_status == 1
+            assert completed.stderr.startswith("unknown option 'zz:1': Pinggy options are a:Header:Value, ")
+            await eventually(lambda: port in history_by_port(emulator), "the refused tunnel ends")
+            conn.close()
 
     run(scenario())
 

@@ -146,3 +146,20 @@ def test_bad_expectations_are_named(expected: t.Any, error: str) -> None:
 def test_input_must_be_the_sessions_list(sessions: t.Any) -> None:
     with pytest.raises(AnsibleFilterError, match="the input must be the list of sessions returned by pinggy.tunnels.pinggy_sessions_info"):
         tunnel_expectations(sessions, [{}])
+
+
+class _LazyList(list):  # type: ignore[type-arg]
+    """Like ansible-core 2.19's lazy lists in registered results: cannot be built from an iterable."""
+
+    def __init__(self, *args: t.Any) -> None:
+        if args:
+            raise TypeError("Direct construction of lazy containers is not supported.")
+        super().__init__()
+
+
+def test_sessions_with_list_fields_are_reported() -> None:
+    options = _LazyList()
+    options.extend(["x:https", "b:alice:***"])
+    session = {**_session("s9", "web.a.pinggy.link", "http", None), "remote_options": options}
+    report = tunnel_expectations([session], [{"mode": "http"}])
+    assert report["met"] and report["tunnels"][0]["remote_options"] == ["x:https", "b:alice:***"]
