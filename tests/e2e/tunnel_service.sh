@@ -17,6 +17,8 @@ set -euo pipefail
 
 # shellcheck source=tests/e2e/lib/sshd.sh
 source "$(dirname "$0")/lib/sshd.sh"
+# shellcheck source=tests/e2e/lib/emulator.sh
+source "$(dirname "$0")/lib/emulator.sh"
 
 started=$(date +%s)
 work=$(mktemp -d)
@@ -44,12 +46,7 @@ mkdir -p "$work/www" && echo "hello through pinggy" > "$work/www/index.html"
 web_port=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$web_port" > "$work/web.log" 2>&1 &
 pids+=($!)
-python3 - "$PINGGY_EMULATOR_URL" <<'PY'
-import sys, urllib.request
-request = urllib.request.Request(f"{sys.argv[1]}/reset", data=b'{"active": [], "history": []}',
-                                 headers={"Content-Type": "application/json"}, method="POST")
-urllib.request.urlopen(request, timeout=10).read()
-PY
+emulator_reset
 
 tcp_token="e2eTcp$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
 web_token="e2eWeb$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
