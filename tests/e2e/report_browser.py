@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Load a history report in headless Chromium and check it the way a reader's browser sees it.
 
 Drives Chromium with the DevTools protocol over --remote-debugging-pipe (file descriptors 3 and 4, NUL-separated
