@@ -324,8 +324,10 @@ def render_markdown(summary: Summary, title: str) -> str:
     tiles = _tiles(summary)
     lines += _md_table([name for name, _value in tiles], [[value for _name, value in tiles]], range(len(tiles))) + [""]
     for heading, key, rows in (("Mode", "mode", summary["by_mode"]), ("Token", "token", summary["by_token"])):
-        lines += [f"## By {key}", ""]
-        lines += _md_table([heading, "Sessions", "Hours"], [[row[key], row["sessions"], _number(row["hours"])] for row in rows], (1, 2)) + [""]
+        more = f" (the {TOP_ROWS} most used of {len(rows)})" if len(rows) > TOP_ROWS else ""
+        lines += [f"## By {key}{more}", ""]
+        lines += _md_table([heading, "Sessions", "Hours"], [[row[key], row["sessions"], _number(row["hours"])] for row in rows[:TOP_ROWS]],
+                           (1, 2)) + [""]
     lines += ["## Sessions", ""]
     lines += _md_table([heading for heading, _kind, _text, _key in _COLUMNS],
                        [[text(row) for _heading, _kind, text, _key in _COLUMNS] for row in summary["sessions"]]) + [""]

@@ -110,9 +110,9 @@ class Browser:
         self.call("Page.navigate", page=True, url=url)
         self.wait_for("Page.loadEventFired")
 
-    def screenshot(self, path: Path) -> None:
+    def screenshot(self, path: Path, height: int) -> None:
         size = self.call("Page.getLayoutMetrics", page=True)["cssContentSize"]
-        clip = {"x": 0, "y": 0, "width": 1280, "height": min(int(size["height"]), 16000), "scale": 1}
+        clip = {"x": 0, "y": 0, "width": 1280, "height": min(int(size["height"]), height), "scale": 1}
         data = self.call("Page.captureScreenshot", page=True, format="png", captureBeyondViewport=True, clip=clip)["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
@@ -189,6 +189,7 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, required=True, help="how many sessions the report must show")
     parser.add_argument("--rows", type=int, help="how many table rows (default: --sessions; sessions with unusable times have no bar)")
     parser.add_argument("--screenshot", type=Path, required=True)
+    parser.add_argument("--height", type=int, default=16000, help="crop the full-page screenshot to this many pixels")
     parser.add_argument("--text", action="append", default=[], help="a string the page must show as text")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args()
@@ -201,7 +202,7 @@ def main() -> int:
         problems = check_interactive(browser, args.sessions, rows, args.text)
         problems += page_problems(browser.events, url)
         browser.open(url, javascript=False)
-        browser.screenshot(args.screenshot)
+        browser.screenshot(args.screenshot, args.height)
         without_js = browser.evaluate(COUNTS)
         if (without_js["bars"], without_js["rows"]) != (args.sessions, rows):
             problems.append(f"without JavaScript: {without_js['bars']} bars and {without_js['rows']} rows, expected {args.sessions} and {rows}")
