@@ -98,12 +98,12 @@ def _svg_ticks(timeline: Summary, height: int) -> list[str]:
     return parts
 
 
-def _svg_bar(bar: Summary, y: float) -> str:
-    x, width = PLOT_X + bar["x"] * PLOT_WIDTH, max(bar["width"] * PLOT_WIDTH, MIN_BAR_WIDTH)
-    mode = bar["mode"] if bar["mode"] in PALETTE else "unknown"
-    running = " running" if bar["running"] else ""
-    return (f'<rect class="session-bar mode-{mode}{running}" data-index="{esc(bar["index"])}" x="{x:.2f}" y="{y:.1f}" '
-            f'width="{width:.2f}" height="{BAR_HEIGHT}" fill="{PALETTE[mode]}"><title>{esc(bar["tooltip"])}</title></rect>')
+def _svg_bar(session: Summary, y: float) -> str:
+    x, width = PLOT_X + session["x"] * PLOT_WIDTH, max(session["width"] * PLOT_WIDTH, MIN_BAR_WIDTH)
+    mode = session["mode"] if session["mode"] in PALETTE else "unknown"
+    running = " running" if session["running"] else ""
+    return (f'<rect class="session-bar mode-{mode}{running}" data-index="{esc(session["index"])}" x="{x:.2f}" y="{y:.1f}" '
+            f'width="{width:.2f}" height="{BAR_HEIGHT}" fill="{PALETTE[mode]}"><title>{esc(session["tooltip"])}</title></rect>')
 
 
 def _svg_row(number: int, row: Summary) -> list[str]:
@@ -112,7 +112,7 @@ def _svg_row(number: int, row: Summary) -> list[str]:
     parts = [f'<rect class="row-bg" x="0" y="{top}" width="{WIDTH}" height="{ROW_HEIGHT}"/>' if number % 2 else "",
              f'<text class="label" x="{LABEL_WIDTH}" y="{top + ROW_HEIGHT / 2 + 4:.1f}">{esc(label)}'
              f'<title>{esc(row["label"])}: {row["sessions"]} session(s)</title></text>']
-    parts += [_svg_bar(bar, top + (ROW_HEIGHT - BAR_HEIGHT) / 2) for bar in row["bars"]]
+    parts += [_svg_bar(session, top + (ROW_HEIGHT - BAR_HEIGHT) / 2) for session in row["bars"]]
     return parts
 
 

@@ -138,7 +138,7 @@ def test_timeline_rows_and_bars(summary: dict[str, t.Any]) -> None:
     assert [(row["domain"], row["token"], row["sessions"]) for row in timeline["rows"]] == [
         ("db.a.pinggy.link", "****0003", 1), ("db.a.pinggy.link", "****Y99F", 1), ("late.a.pinggy.link", "****0042", 1),
         ("secure.a.pinggy.link", "ci", 1), ("web.example.com", "web", 1)]
-    bars = {bar["index"]: bar for row in timeline["rows"] for bar in row["bars"]}
+    bars = {session["index"]: session for row in timeline["rows"] for session in row["bars"]}
     assert len(bars) == 5  # one bar per session with usable times
     assert (bars[0]["x"], bars[0]["width"]) == (round(10 / 72, 6), round(2 / 72, 6))
     assert (bars[7]["x"], bars[7]["width"], bars[7]["clipped_start"]) == (0.0, round(2 / 72, 6), True)
