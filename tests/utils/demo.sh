@@ -78,4 +78,6 @@ if [ -n "${PINGGY_EMULATOR_SSH_PORT:-}" ] && command -v ssh >/dev/null 2>&1; the
 else
   echo "demo: generated FIXTURE tunnels (no OpenSSH client or no SSH front here, so no live tunnels)"
 fi
-ansible-playbook pinggy.tunnels.demo -e "$extra_vars"
+report_dir="$PWD/tests/output/demo"
+ansible-playbook pinggy.tunnels.demo -e "$extra_vars" -e "demo_report_dir=$report_dir"
+echo "demo: the history report of the last 7 days is at $report_dir/pinggy-history.html (also .md and .json)"

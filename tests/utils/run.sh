@@ -123,10 +123,15 @@ cmd_lint() {
 }
 
 # End-to-end scripts (tests/e2e/*.sh), real processes only, each with its own emulator.
+# Names narrow the run, e.g. `run.sh e2e report_browser` (the history report in headless Chromium).
+# shellcheck disable=SC2120
 cmd_e2e() {
-  local venv coll script
+  local venv coll script scripts=()
   venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
-  for script in "$coll"/tests/e2e/*.sh; do
+  for script in "$@"; do scripts+=("$coll/tests/e2e/${script%.sh}.sh"); done
+  [ ${#scripts[@]} -gt 0 ] || scripts=("$coll"/tests/e2e/*.sh)
+  for script in "${scripts[@]}"; do
+    [ -f "$script" ] || { echo "no end-to-end script ${script#"$coll"/}" >&2; return 2; }
     log "end-to-end: ${script#"$coll"/}"
     (cd "$coll" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$MAIN_CORE" PINGGY_EMULATOR_SSH=1 \
        tests/utils/with_emulator.sh "$script")
