@@ -146,3 +146,18 @@ def test_bad_expectations_are_named(expected: t.Any, error: str) -> None:
 def test_input_must_be_the_sessions_list(sessions: t.Any) -> None:
     with pytest.raises(AnsibleFilterError, match="the input must be the list of sessions returned by pinggy.tunnels.pinggy_sessions_info"):
         tunnel_expectations(sessions, [{}])
+
+
+def test_probes_go_only_to_a_valid_host_and_port_never_to_an_api_url() -> None:
+    hostile = [
+        {**_session("h1", "evil.example/admin#", "http", None), "url": "http://169.254.169.254/latest"},
+        _session("h2", "{{ x }}.a.pinggy.link", "tcp", 22),
+        _session("h3", "bad-port.a.pinggy.link", "tcp", "22"),
+        {**_session("h4", "ok.a.pinggy.link", "http", None), "url": "http://169.254.169.254/latest"},
+    ]
+    probes = tunnel_expectations(hostile, [{"min_count": 4}])["probes"]
+    assert [probe["kind"] for probe in probes] == ["invalid", "invalid", "invalid", "http"]
+    assert probes[0]["reason"] == probes[1]["reason"] == "the tunnel's host is not a valid DNS name, not probed"
+    assert probes[2]["reason"] == "the tunnel's port is not an integer from 1 to 65535, not probed"
+    assert probes[3]["url"] == "https://ok.a.pinggy.link"
+    assert all("169.254" not in str(probe["url"]) + str(probe["host"]) for probe in probes)
