@@ -8,6 +8,7 @@ Documentation: tunnel_expectations.yml beside this file.
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 from ansible.errors import AnsibleFilterError
@@ -133,10 +134,11 @@ def tunnel_expectations(sessions: t.Any, expected: t.Any) -> dict[str, t.Any]:
             "tunnels": matched,
         })
     unmet = [f"expected {result['description']}: found {result['found']}" for result in results if not result["met"]]
-    matched_ids: dict[t.Any, t.Mapping[str, t.Any]] = {}
+    # Each tunnel once: keyed by its whole content, as an API id may be missing, shared or not even hashable.
+    matched_ids: dict[str, t.Mapping[str, t.Any]] = {}
     for result in results:
         for record in result["tunnels"]:
-            matched_ids.setdefault(record.get("id") or id(record), record)
+            matched_ids.setdefault(json.dumps(record, sort_keys=True, default=repr), record)
     tunnels = list(matched_ids.values())
     message = ""
     if unmet:

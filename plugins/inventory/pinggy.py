@@ -20,6 +20,7 @@ description:
     gives an integer from 1 to 65535; otherwise it is not set, with a warning, and C(pinggy_port) keeps what the API sent.
   - Every field of the normalized session is set as a C(pinggy_<field>) host variable, for example C(pinggy_mode),
     C(pinggy_port), C(pinggy_token_name), C(pinggy_url). Tunnel tokens are redacted unless O(reveal_tokens) is set.
+    A field whose name cannot make a variable name is kept in the dict C(pinggy_fields_with_invalid_names) instead.
   - Hosts are grouped in C(pinggy) and C(pinggy_<mode>) (for the five known modes only); O(compose), O(groups) and
     O(keyed_groups) add more.
   - Tunnels that would get the same name all appear, under C(<name>_<port>), else C(<name>_<session id>), else
@@ -112,6 +113,7 @@ from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make
 display = Display()
 
 PORT_MODES = ("tcp", "tlstcp", "udp")
+ODD_FIELDS_VAR = "pinggy_fields_with_invalid_names"
 # A warning lists this many names or ids, then says how many more.
 WARN_LIST = 5
 
@@ -214,7 +216,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         mode = effective_mode(record)
         if mode in MODES:
             self.inventory.add_child(f"pinggy_{mode}", name)
-        hostvars = {f"pinggy_{field}": value for field, value in record.items()}
+        hostvars = {f"pinggy_{field}": value for field, value in record.items() if f"pinggy_{field}".isidentifier()}
+        # A field whose name cannot be part of a variable name (ansible-core refuses those) is kept in one dict.
+        odd_fields = {field: value for field, value in record.items() if not f"pinggy_{field}".isidentifier()}
+        if odd_fields:
+            hostvars[ODD_FIELDS_VAR] = odd_fields
         if public_name:
             hostvars["ansible_host"] = public_name
         port = valid_port(record.get("port"))

@@ -161,3 +161,10 @@ def test_probes_go_only_to_a_valid_host_and_port_never_to_an_api_url() -> None:
     assert probes[2]["reason"] == "the tunnel's port is not an integer from 1 to 65535, not probed"
     assert probes[3]["url"] == "https://ok.a.pinggy.link"
     assert all("169.254" not in str(probe["url"]) + str(probe["host"]) for probe in probes)
+
+
+def test_sessions_with_unhashable_or_shared_ids_are_each_kept() -> None:
+    odd = [{**_session("x", "a.a.pinggy.link", "tcp", 1), "id": {"k": "v"}}, _session("dup", "b.a.pinggy.link", "tcp", 2),
+           _session("dup", "c.a.pinggy.link", "tcp", 3)]
+    report = tunnel_expectations(odd, [{"mode": "tcp"}, {"min_count": 1}])
+    assert len(report["tunnels"]) == 3
