@@ -85,14 +85,13 @@ def name_hosts(records: t.Sequence[t.Mapping[str, t.Any]], fields: t.Sequence[st
         ids = {index: safe_id(records[index].get("id")) for index in indexes}
         port_counts, id_counts = Counter(ports.values()), Counter(ids.values())
         # Ports first, then ids, then counters: each pass only takes names nobody holds yet.
-        passes = (
-            lambda index: f"{base}_{ports[index]}" if ports[index] is not None and port_counts[ports[index]] == 1 else None,
-            lambda index: f"{base}_{ids[index]}" if id_counts[ids[index]] == 1 else None,
-        )
-        for candidate_of in passes:
+        for suffixes, counts in ((ports, port_counts), (ids, id_counts)):
             for index in indexes:
-                candidate = candidate_of(index) if names[index] is None else None
-                if candidate is not None and candidate not in taken:
+                suffix = suffixes[index]
+                if names[index] is not None or suffix is None or counts[suffix] != 1:
+                    continue
+                candidate = f"{base}_{suffix}"
+                if candidate not in taken:
                     names[index] = candidate
                     taken.add(candidate)
         counter = 1

@@ -205,7 +205,8 @@ def test_hostile_sessions_lose_nothing_poison_nothing_and_run_nothing(tmp_path: 
     # Numbers are numbers: ansible_port only from an integer 1-65535; pinggy_port keeps what the API sent.
     for name, variables in hostvars.items():
         if "ansible_port" in variables:
-            assert type(variables["ansible_port"]) is int and 1 <= variables["ansible_port"] <= 65535
+            port = variables["ansible_port"]
+            assert isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535
     for bad in ("port-true", "port-float", "port-string", "port-zero", "port-big", "port-negative", "port-huge", "port-list", "tpl-port"):
         assert "ansible_port" not in hostvars[f"{bad}.a.pinggy.link"]
     assert hostvars["port-string.a.pinggy.link"]["pinggy_port"] == "22"
