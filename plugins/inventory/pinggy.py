@@ -123,6 +123,11 @@ def _listed(items: list) -> str:
     return f"{shown} and {len(items) - WARN_LIST} more" if len(items) > WARN_LIST else shown
 
 
+def _variable_name(name: str) -> bool:
+    """An ASCII identifier: what every supported ansible-core accepts as a variable name (pinggy_ rules out keywords)."""
+    return name.isascii() and name.isidentifier()
+
+
 def _shown_id(value: object) -> str:
     """A session id as a warning can quote it: one short line, whatever the API sent."""
     text = " ".join(repr(value).split())
@@ -216,9 +221,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         mode = effective_mode(record)
         if mode in MODES:
             self.inventory.add_child(f"pinggy_{mode}", name)
-        hostvars = {f"pinggy_{field}": value for field, value in record.items() if f"pinggy_{field}".isidentifier()}
+        hostvars = {f"pinggy_{field}": value for field, value in record.items() if _variable_name(f"pinggy_{field}")}
         # A field whose name cannot be part of a variable name (ansible-core refuses those) is kept in one dict.
-        odd_fields = {field: value for field, value in record.items() if not f"pinggy_{field}".isidentifier()}
+        odd_fields = {field: value for field, value in record.items() if not _variable_name(f"pinggy_{field}")}
         if odd_fields:
             hostvars[ODD_FIELDS_VAR] = odd_fields
         if public_name:
