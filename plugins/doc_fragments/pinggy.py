@@ -103,3 +103,19 @@ options:
     vars:
       - name: pinggy_api_retries
 """
+
+    # Tunnel tokens in results (module, lookup, inventory): referenced as pinggy.tunnels.pinggy.tokens.
+    TOKENS = r"""
+options:
+  reveal_tokens:
+    description:
+      - Return tunnel tokens whole.
+      - The token fields C(token), C(token_value), C(virtual_token) and C(virtual_token_value) hold what
+        C(ssh TOKEN@a.pinggy.io) authenticates with, so they are credentials. By default each is redacted to
+        C(****) and its last 4 characters (only C(****) when shorter than 8 characters), for example C(****0003),
+        so tunnels can still be told apart. Token names (C(token_name), C(virtual_token_name)) are never redacted.
+      - V(true) returns the tokens as the API gives them. This is sensitive - the results, host variables and
+        inventory cache then hold credentials.
+    type: bool
+    default: false
+"""

@@ -8,12 +8,20 @@ Documentation: tunnel_expectations.yml beside this file.
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES, effective_mode, filter_sessions
+from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
+    MODES,
+    effective_mode,
+    filter_sessions,
+    tunnel_url,
+    valid_port,
+)
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import is_dns_name
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make_unsafe
 
 EXPECTATION_KEYS = ("subdomain", "custom_domain", "mode", "token_name", "port", "min_count")
 # The failure message lists the tunnels seen so a near miss is obvious, but not 10,000 of them.
@@ -87,12 +95,25 @@ def _seen(sessions: list[t.Mapping[str, t.Any]]) -> str:
 
 
 def _probe(record: t.Mapping[str, t.Any]) -> t.Optional[dict[str, t.Any]]:
-    """How the role probes a tunnel: TCP connect for tcp/tlstcp, HTTP GET for http; None for the rest."""
+    """How the role probes a tunnel: TCP connect for tcp/tlstcp, HTTP GET for http; None for the rest.
+
+    The target is built here from the tunnel's host, which must be a valid DNS name, and its port, which must be an
+    integer from 1 to 65535 - never a URL taken from the API's text. Otherwise the probe is kind 'invalid', with the
+    reason, and the role reports it as a failed probe without connecting anywhere.
+    """
     mode = effective_mode(record)
     kind = {"tcp": "tcp", "tlstcp": "tcp", "http": "http"}.get(mode or "")
     if not kind:
         return None
-    return {"kind": kind, "label": _label(record), "host": record.get("host"), "port": record.get("port"), "url": record.get("url")}
+    host, port = record.get("host"), valid_port(record.get("port"))
+    probe = {"kind": kind, "label": _label(record), "host": host, "port": port, "url": None}
+    if not is_dns_name(host):
+        probe.update(kind="invalid", reason="the tunnel's host is not a valid DNS name, not probed")
+    elif kind == "tcp" and port is None:
+        probe.update(kind="invalid", reason="the tunnel's port is not an integer from 1 to 65535, not probed")
+    else:
+        probe["url"] = tunnel_url(mode, host, port)
+    return probe
 
 
 def tunnel_expectations(sessions: t.Any, expected: t.Any) -> dict[str, t.Any]:
@@ -113,33 +134,24 @@ def tunnel_expectations(sessions: t.Any, expected: t.Any) -> dict[str, t.Any]:
             "tunnels": matched,
         })
     unmet = [f"expected {result['description']}: found {result['found']}" for result in results if not result["met"]]
-    matched_ids: dict[t.Any, t.Mapping[str, t.Any]] = {}
+    # Each tunnel once: keyed by its whole content, as an API id may be missing, shared or not even hashable.
+    matched_ids: dict[str, t.Mapping[str, t.Any]] = {}
     for result in results:
         for record in result["tunnels"]:
-            matched_ids.setdefault(record.get("id") or id(record), record)
+            matched_ids.setdefault(json.dumps(record, sort_keys=True, default=repr), record)
     tunnels = list(matched_ids.values())
     message = ""
     if unmet:
         message = f"{len(unmet)} of {len(results)} tunnel expectation(s) unmet: {'; '.join(unmet)}; {_seen(sessions)}"
-    # The report quotes API strings (domains, tokens): mark it all unsafe so nothing in it is ever templated.
-    return wrap_var(_plain({
+    # The report quotes API strings (domains, ids): they stay data, never templates, on every core.
+    return make_unsafe({
         "met": not unmet,
         "expectations": results,
         "unmet": unmet,
         "tunnels": tunnels,
         "probes": [probe for probe in map(_probe, tunnels) if probe],
         "message": message,
-    }))
-
-
-def _plain(value: t.Any) -> t.Any:
-    """Plain dicts and lists: wrap_var rebuilds a sequence with its own type, which ansible-core 2.19 refuses for the
-    lazy lists of registered results (a session field holding a list, e.g. the emulator's remote_options)."""
-    if isinstance(value, t.Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
+    })
 
 
 class FilterModule:

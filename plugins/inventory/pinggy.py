@@ -10,22 +10,35 @@ short_description: Active Pinggy tunnels as inventory hosts
 version_added: 0.1.0
 description:
   - Makes one host of every active tunnel of a Pinggy account, addressed by its public name and port.
-  - The host name is the first non-empty field of O(hostnames); C(ansible_host) is that name and C(ansible_port)
-    the tunnel port for tcp, tlstcp and udp tunnels (not set for http and tls).
+  - The host name is the first field of O(hostnames) that is a valid DNS name (RFC 1123 labels - ASCII letters,
+    digits and inner hyphens - at most 253 characters), lowercased, and not the name of a group (C(all),
+    C(ungrouped), C(pinggy), C(pinggy_<mode>), the groups of other sources and of O(groups)) nor of the implicit
+    localhost (C(localhost), C(127.0.0.1), C(::1)). C(ansible_host) is that name.
+  - A tunnel with no such field is named C(pinggy_<id>) from its session id (or C(pinggy_h<hash>) when the id is not
+    a safe label), has no C(ansible_host), and a warning names its session id.
+  - C(ansible_port) is the tunnel port for tcp, tlstcp and udp tunnels (not set for http and tls), and only when the API
+    gives an integer from 1 to 65535; otherwise it is not set, with a warning, and C(pinggy_port) keeps what the API sent.
   - Every field of the normalized session is set as a C(pinggy_<field>) host variable, for example C(pinggy_mode),
-    C(pinggy_port), C(pinggy_token_name), C(pinggy_url).
-  - Hosts are grouped in C(pinggy) and C(pinggy_<mode>); O(compose), O(groups) and O(keyed_groups) add more.
-  - Two tunnels that would get the same name both appear, under C(<name>_<port>) (or C(<name>_<session id>) when the
-    port does not tell them apart), with a warning. No tunnel is dropped.
+    C(pinggy_port), C(pinggy_token_name), C(pinggy_url). Tunnel tokens are redacted unless O(reveal_tokens) is set.
+    A field whose name cannot make a variable name is kept in the dict C(pinggy_fields_with_invalid_names) instead.
+  - Hosts are grouped in C(pinggy) and C(pinggy_<mode>) (for the five known modes only); O(compose), O(groups) and
+    O(keyed_groups) add more.
+  - Tunnels that would get the same name all appear, under C(<name>_<port>), else C(<name>_<session id>), else
+    C(<name>_<N>), each checked against every name already taken, with a warning. No tunnel is dropped, and the
+    names do not depend on the order of the API's answer.
   - Any failure of the API fails the inventory source with a one-line error. Set E(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED)
     (C(inventory_any_unparsed_is_failed) in C(ansible.cfg)) so that Ansible stops instead of going on without these hosts.
-  - Strings from the API are untrusted data, never templates.
+  - Strings from the API are untrusted data, never templates - host variables, host names and the names of O(keyed_groups)
+    made from them. Before ansible-core 2.19 the strings holding C({) or C(}) are marked unsafe; from 2.19 ansible-core
+    treats all of them as untrusted itself.
+  - With the cache on, the cache holds the API answer with tokens redacted unless O(reveal_tokens) is set, never the key.
   - The source file name must end with C(pinggy.yml) or C(pinggy.yaml).
 author:
   - Pinggy Tunnels Maintainers (@pinggy)
 extends_documentation_fragment:
   - pinggy.tunnels.pinggy
   - pinggy.tunnels.pinggy.plugins
+  - pinggy.tunnels.pinggy.tokens
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 options:
@@ -36,7 +49,8 @@ options:
     choices: [pinggy.tunnels.pinggy]
   hostnames:
     description:
-      - Normalized session fields, in order of preference, to name each host; the first non-empty one wins.
+      - Normalized session fields, in order of preference, to name each host; the first that is a valid DNS name
+        and not a group name wins.
       - For example V(customdomain), V(subdomain), V(host), V(id).
     type: list
     elements: str
@@ -78,51 +92,46 @@ groups:
   production: pinggy_token_name == 'prod'
 """
 
-from collections import Counter
-
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
-from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyClient
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
+    MODES,
     effective_mode,
     filter_sessions,
+    has_redacted_tokens,
     normalize_active,
+    redact_tokens,
+    valid_port,
 )
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import PinggyPluginBase
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import name_hosts
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make_unsafe
 
 display = Display()
 
 PORT_MODES = ("tcp", "tlstcp", "udp")
+ODD_FIELDS_VAR = "pinggy_fields_with_invalid_names"
+# A warning lists this many names or ids, then says how many more.
+WARN_LIST = 5
 
 
-def host_name(record: dict, hostnames: list) -> str | None:
-    """The first non-empty preferred field of a normalized session."""
-    for field in hostnames:
-        if record.get(field):
-            return str(record[field])
-    return None
+def _listed(items: list) -> str:
+    shown = ", ".join(items[:WARN_LIST])
+    return f"{shown} and {len(items) - WARN_LIST} more" if len(items) > WARN_LIST else shown
 
 
-def name_hosts(records: list, hostnames: list) -> tuple[list, list]:
-    """(inventory name, public name, record) triples in API order with distinct inventory names, and the names that collided.
+def _variable_name(name: str) -> bool:
+    """An ASCII identifier: what every supported ansible-core accepts as a variable name (pinggy_ rules out keywords)."""
+    return name.isascii() and name.isidentifier()
 
-    Colliding tunnels are named name_port, or name_id where the port does not tell them apart: stable across runs,
-    and free of ':' so they stay usable in host patterns. Linear in the number of tunnels.
-    """
-    public_names = [host_name(record, hostnames) or str(record.get("id")) for record in records]
-    name_counts = Counter(public_names)
-    port_counts = Counter((name, record.get("port")) for name, record in zip(public_names, records) if name_counts[name] > 1)
-    hosts = []
-    for name, record in zip(public_names, records):
-        inventory_name = name
-        if name_counts[name] > 1:
-            port = record.get("port")
-            inventory_name = f"{name}_{port}" if port and port_counts[(name, port)] == 1 else f"{name}_{record.get('id')}"
-        hosts.append((inventory_name, name, record))
-    return hosts, sorted(name for name, count in name_counts.items() if count > 1)
+
+def _shown_id(value: object) -> str:
+    """A session id as a warning can quote it: one short line, whatever the API sent."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class InventoryModule(PinggyPluginBase, BaseInventoryPlugin, Constructable, Cacheable):
@@ -149,44 +158,85 @@ class InventoryModule(PinggyPluginBase, BaseInventoryPlugin, Constructable, Cach
         """
         cache_key = f"{self.get_cache_key(path)}_{client.fingerprint}"
         use_cache = self.get_option("cache")
+        reveal = self.get_option("reveal_tokens")
         if use_cache and cache:
             try:
-                return self._cache[cache_key]
+                cached = self._cache[cache_key]
             except KeyError:
                 pass
+            else:
+                # An answer cached with redacted tokens cannot serve reveal_tokens: fetch it again.
+                if not (reveal and has_redacted_tokens(cached)):
+                    return cached
         with self.pinggy_errors():
             raw = client.active_sessions()
+        raw = redact_tokens(raw, reveal)
         if use_cache:
             self._cache[cache_key] = raw
         return raw
 
+    def _sanitize_group_name(self, name):  # type: ignore[no-untyped-def]
+        # keyed_groups name groups after host variables, that is after API strings: untrusted before 2.19 too.
+        return make_unsafe(super()._sanitize_group_name(name))
+
     def _populate(self, raw_sessions: list) -> None:
         sessions = filter_sessions(
-            (normalize_active(record) for record in raw_sessions),
+            redact_tokens((normalize_active(record) for record in raw_sessions), self.get_option("reveal_tokens")),
             modes=self.get_option("mode"),
             subdomains=self.get_option("subdomain"),
             token_names=self.get_option("token_name"),
         )
-        hosts, collided = name_hosts(sessions, self.get_option("hostnames"))
+        # A host must never share a group's name: inventory calls resolve a name to the group first, so the
+        # host's variables would land on the group. Reserve every group there is or that `groups` will make.
+        reserved = set(self.inventory.groups) | set(self.get_option("groups") or {})
+        reserved |= {keyed["parent_group"] for keyed in self.get_option("keyed_groups") or []
+                     if isinstance(keyed, dict) and isinstance(keyed.get("parent_group"), str)}
+        hosts, collided = name_hosts(sessions, self.get_option("hostnames"), reserved)
         if collided:
-            display.warning(f"pinggy inventory: several tunnels share the name(s) {', '.join(collided[:5])}"
-                            f"{' ...' if len(collided) > 5 else ''}; they were renamed name_port or name_id")
+            display.warning(f"pinggy inventory: several tunnels share the name(s) {_listed(collided)}; "
+                            "they were renamed name_port, name_id or name_N")
+        unnamed = [_shown_id(record.get("id")) for _name, public, record in hosts if public is None]
+        if unnamed:
+            display.warning(f"pinggy inventory: no field of hostnames ({', '.join(self.get_option('hostnames'))}) is a valid "
+                            f"DNS name that is not a group name for the tunnel(s) with id {_listed(unnamed)}; "
+                            "they were named pinggy_<id> and have no ansible_host")
         strict = self.get_option("strict")
         self.inventory.add_group("pinggy")
-        for inventory_name, public_name, record in hosts:
-            self._add_tunnel(inventory_name, public_name, record, strict)
+        for mode in MODES:
+            if any(effective_mode(record) == mode for _name, _public, record in hosts):
+                self.inventory.add_group(f"pinggy_{mode}")
+        all_vars = [self._add_tunnel(name, public, record) for name, public, record in hosts]
+        bad_ports = [name for (name, _public, record), hostvars in zip(hosts, all_vars)
+                     if "ansible_port" not in hostvars
+                     and (record.get("port") is not None or effective_mode(record) in PORT_MODES)]
+        if bad_ports:
+            display.warning(f"pinggy inventory: tunnel(s) {_listed(bad_ports)} have no usable port (an integer from 1 to "
+                            "65535); ansible_port is not set, pinggy_port holds what the API sent")
+        # compose sets variables by host name, so it runs before keyed_groups can make a group of that name.
+        for (name, _public, _record), hostvars in zip(hosts, all_vars):
+            self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
+        for (name, _public, _record), hostvars in zip(hosts, all_vars):
+            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
 
-    def _add_tunnel(self, inventory_name: str, public_name: str, record: dict, strict: bool) -> None:
-        host = self.inventory.add_host(inventory_name, group="pinggy")
+    def _add_tunnel(self, inventory_name: str, public_name: str | None, record: dict) -> dict:
+        """Add one host with its variables, set on the host itself (never resolved by name); return the variables."""
+        name = self.inventory.add_host(make_unsafe(inventory_name), group="pinggy")
+        host = self.inventory.get_host(name)
         mode = effective_mode(record)
-        if mode:
-            self.inventory.add_child(self.inventory.add_group(f"pinggy_{mode}"), host)
-        hostvars = {f"pinggy_{field}": wrap_var(value) for field, value in record.items()}
-        hostvars["ansible_host"] = wrap_var(public_name)
-        if mode in PORT_MODES and record.get("port"):
-            hostvars["ansible_port"] = record["port"]
+        if mode in MODES:
+            self.inventory.add_child(f"pinggy_{mode}", name)
+        hostvars = {f"pinggy_{field}": value for field, value in record.items() if _variable_name(f"pinggy_{field}")}
+        # A field whose name cannot be part of a variable name (ansible-core refuses those) is kept in one dict.
+        odd_fields = {field: value for field, value in record.items() if not _variable_name(f"pinggy_{field}")}
+        if odd_fields:
+            hostvars[ODD_FIELDS_VAR] = odd_fields
+        if public_name:
+            hostvars["ansible_host"] = public_name
+        port = valid_port(record.get("port"))
+        if mode in PORT_MODES and port is not None:
+            hostvars["ansible_port"] = port
+        hostvars = make_unsafe(hostvars)
         for var, value in hostvars.items():
-            self.inventory.set_variable(host, var, value)
-        self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
-        self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
-        self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
+            host.set_variable(var, value)
+        return hostvars

@@ -21,6 +21,7 @@ extends_documentation_fragment:
   - pinggy.tunnels.pinggy
   - pinggy.tunnels.pinggy.plugins
   - pinggy.tunnels.pinggy.vars
+  - pinggy.tunnels.pinggy.tokens
 options:
   _terms:
     description:
@@ -70,7 +71,11 @@ notes:
   - Use C(query()) or C(lookup(..., wantlist=true)) to always get a list. A plain C(lookup()) changes the shape
     the way ansible-core does for every lookup returning a list - no record gives an empty value, exactly one
     gives that record alone (not in a list), and a list of strings (from O(query)) is joined with commas.
-  - Strings in the records come from the API and are treated as untrusted data, never as templates.
+  - Strings in the records come from the API and are treated as untrusted data, never as templates. Before
+    ansible-core 2.19 the lookup marks the strings holding C({) or C(}) unsafe itself, so they stay data even with
+    C(allow_unsafe_lookups); from 2.19 ansible-core treats all of them as untrusted.
+  - The history is paged by the server. A first page whose C(totalPages) does not match C(totalElements) and the page
+    C(size) it reports, or that announces more than 10000 pages, fails the lookup before any other request.
 seealso:
   - module: pinggy.tunnels.pinggy_sessions_info
 """
@@ -116,10 +121,11 @@ _raw:
       description: Account e-mail.
       type: str
     token_value:
-      description: Token that created the session.
+      description: Token that created the session; redacted (V(****) and its last 4 characters) unless O(reveal_tokens).
       type: str
+      sample: "****A1F3"
     virtual_token_value:
-      description: Virtual token of the session, if any.
+      description: Virtual token of the session, if any; redacted like RV(_raw[].token_value) unless O(reveal_tokens).
       type: str
     domains:
       description: Public names of the tunnel.
@@ -165,9 +171,11 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     compile_query,
     filter_sessions,
     normalize_history,
+    redact_tokens,
     run_query,
 )
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import PinggyPluginBase
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make_unsafe
 
 HISTORY_WINDOW_DAYS = 60
 DEFAULT_DAYS = 7
@@ -245,11 +253,12 @@ class LookupModule(PinggyPluginBase, LookupBase):
         client = self.pinggy_client()
         with self.pinggy_errors():
             raw_records = client.history(start, end, page_size=page_size, max_workers=max_workers)
-        records = filter_sessions((normalize_history(record) for record in raw_records), modes=modes)
+        records = filter_sessions(
+            redact_tokens((normalize_history(record) for record in raw_records), self.get_option("reveal_tokens")), modes=modes)
         if query is None:
-            return records
+            return make_unsafe(records)
         try:
             result = run_query(query, records)
         except ValueError as exc:
             raise AnsibleError(str(exc)) from None
-        return result if isinstance(result, list) else [result]
+        return make_unsafe(result if isinstance(result, list) else [result])

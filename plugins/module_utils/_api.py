@@ -50,6 +50,8 @@ MAX_WORKERS_LIMIT = 16
 KEY_RUN_CHARS = 8
 # Only the head of a server's text is ever shown; redaction scans a little more than that.
 SERVER_TEXT_SCAN_CHARS = 4096
+# A history with more pages than this is refused before any page after the first is asked for.
+MAX_HISTORY_PAGES = 10000
 _PAGE_KEYS = ("content", "totalElements", "totalPages")
 _CONNECTION_PREFIX = re.compile(r"^(<[^>]*>|\w+\([^)]*\)): ")
 # A Bearer token is printable ASCII; anything else would be rejected by the HTTP stack in a message showing it.
@@ -330,6 +332,7 @@ class PinggyClient:
         """
         first = self.history_page(start, end, 0, page_size)
         total, pages = first["totalElements"], first["totalPages"]
+        _check_page_count(first, f"{start}..{end}")
         rest: list[dict[str, t.Any]] = []
         if pages > 1 and not first.get("last", False):
             with ThreadPoolExecutor(max_workers=max(1, min(max_workers, MAX_WORKERS_LIMIT))) as pool:
@@ -347,6 +350,25 @@ class PinggyClient:
                 f"Pinggy API history for {start}..{end} changed while paging (expected {total} records, "
                 f"got {len(records)} over {1 + len(rest)} pages); run again")
         return records
+
+
+def _check_page_count(first: dict[str, t.Any], span: str) -> None:
+    """Refuse a page count that does not follow from totalElements and the page size, or is absurd, before any fan-out."""
+    total, pages, size = first["totalElements"], first["totalPages"], first.get("size")
+    if pages > MAX_HISTORY_PAGES:
+        raise PinggyResponseError(
+            f"Pinggy API history for {span} announces {pages} pages, more than the {MAX_HISTORY_PAGES} this client fetches; "
+            "narrow the date range or raise page_size")
+    if pages <= 1:
+        return
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise PinggyResponseError(
+            f"Pinggy API history for {span} announces {pages} pages but a page size of {_one_line(repr(size), 40)}, "
+            "expected a positive integer")
+    if pages != -(-total // size):
+        raise PinggyResponseError(
+            f"Pinggy API history for {span} announces {pages} pages for {total} records of {size} per page "
+            f"(expected {-(-total // size)}); not a usable history page")
 
 
 def _root_cause(exc: Exception) -> object:

@@ -23,6 +23,15 @@ else:
     JMESPATH_IMPORT_ERROR = None
 
 MODES = ("http", "tcp", "tls", "tlstcp", "udp")
+PORT_MAX = 65535
+# What `ssh TOKEN@a.pinggy.io` authenticates with, as the active (camelCase and snake_case) and history records
+# name it. The names (token_name, virtual_token_name) are not secret.
+TOKEN_FIELDS = frozenset(("token", "token_value", "virtual_token", "virtual_token_value",
+                          "tokenValue", "virtualToken", "virtualTokenValue"))
+REDACTED = "****"
+# A redacted token keeps this many trailing characters, so tunnels can still be told apart, when it is long enough.
+REDACTED_SUFFIX = 4
+REDACTED_SUFFIX_MIN_LENGTH = 8
 
 # "[5.7.152.215]:48696", "[2001:db8::1]:5555", or an unbracketed IPv4 "5.7.152.215:48696".
 _CLIENT_IP = re.compile(r"^\[(?P<bracketed>[^\]]+)\]:(?P<port>\d+)$|^(?P<plain>[^:\[\]]+):(?P<plain_port>\d+)$")
@@ -38,11 +47,51 @@ _URL_FORMS: dict[str, tuple[str, t.Optional[int]]] = {
 }
 
 
+def valid_port(value: t.Any) -> t.Optional[int]:
+    """The value if it is a usable port (an integer from 1 to 65535, not a bool), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= PORT_MAX:
+        return value
+    return None
+
+
+def redact_token(value: t.Any) -> t.Any:
+    """A token as ``****`` plus its last 4 characters (only ``****`` when short); null and empty stay as they are.
+
+    Idempotent: a redacted token redacts to itself. Any other type is replaced whole.
+    """
+    if value is None or value == "":
+        return value
+    if isinstance(value, str) and len(value) >= REDACTED_SUFFIX_MIN_LENGTH:
+        return REDACTED + value[-REDACTED_SUFFIX:]
+    return REDACTED
+
+
+def redact_tokens(records: t.Iterable[t.Mapping[str, t.Any]], reveal: bool = False) -> list[t.Any]:
+    """The records with their token fields redacted (new dicts; the input is not changed); as they are when reveal."""
+    if reveal:
+        return list(records)
+    return [
+        {key: redact_token(value) if key in TOKEN_FIELDS else value for key, value in record.items()}
+        if isinstance(record, t.Mapping) else record
+        for record in records
+    ]
+
+
+def has_redacted_tokens(records: t.Iterable[t.Any]) -> bool:
+    """True when a token field of some record holds a redacted value (so it cannot serve reveal_tokens)."""
+    return any(
+        isinstance(value, str) and value.startswith(REDACTED)
+        for record in records if isinstance(record, t.Mapping)
+        for key, value in record.items() if key in TOKEN_FIELDS
+    )
+
+
 def effective_mode(record: t.Mapping[str, t.Any]) -> t.Optional[str]:
     """The tunnel's mode, where a UDP tunnel is flagged by mode_udp == 'udp' whatever mode says."""
     if record.get("mode_udp") == "udp":
         return "udp"
-    return record.get("mode") or None
+    mode = record.get("mode")
+    return mode if isinstance(mode, str) and mode else None
 
 
 def public_host(record: t.Mapping[str, t.Any]) -> t.Optional[str]:
@@ -51,15 +100,15 @@ def public_host(record: t.Mapping[str, t.Any]) -> t.Optional[str]:
 
 
 def tunnel_url(mode: t.Optional[str], host: t.Optional[str], port: t.Any) -> t.Optional[str]:
-    """The public URL of a tunnel, or None when mode, host or a needed port is unknown."""
-    if not host or not mode:
+    """The public URL of a tunnel, or None when mode, host or a needed port is unknown or unusable."""
+    if not host or not isinstance(host, str) or not mode:
         return None
     if mode == "http":
         return f"https://{host}"
     if mode not in _URL_FORMS:
         return None
     scheme, fixed_port = _URL_FORMS[mode]
-    port = fixed_port or port
+    port = fixed_port or valid_port(port)
     return f"{scheme}://{host}:{port}" if port else None
 
 

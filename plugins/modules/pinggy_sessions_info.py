@@ -22,6 +22,7 @@ author:
   - Pinggy Tunnels Maintainers (@pinggy)
 extends_documentation_fragment:
   - pinggy.tunnels.pinggy
+  - pinggy.tunnels.pinggy.tokens
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -106,7 +107,7 @@ sessions:
   description:
     - The matching active sessions, in the order the API returned them.
     - Every field of the API answer is included with its name converted to snake_case, so fields added
-      to the API later appear too. Strings come from the API and are untrusted data.
+      to the API later appear too. Strings come from the API and are untrusted data, never templated.
   returned: success
   type: list
   elements: dict
@@ -124,7 +125,8 @@ sessions:
       type: int
       sample: 392084
     token:
-      description: The token value, if the API discloses it.
+      description:
+        - The token value, if the API discloses it; redacted (V(****) and its last 4 characters) unless O(reveal_tokens).
       type: str
       sample: null
     token_name:
@@ -132,9 +134,10 @@ sessions:
       type: str
       sample: prod
     virtual_token:
-      description: Virtual token of the session.
+      description:
+        - Virtual token of the session; redacted (V(****) and its last 4 characters) unless O(reveal_tokens).
       type: str
-      sample: sJsufpgMMl-10003
+      sample: "****0003"
     virtual_token_name:
       description: Name of the virtual token, if any.
       type: str
@@ -175,7 +178,8 @@ sessions:
       description:
         - Derived. How the tunnel is reached, by mode, V(https://host) for http, V(tls://host:443) for tls,
           V(tcp://host:port) for tcp, V(tls://host:port) for tlstcp, V(udp://host:port) for udp.
-        - Null when the mode is unknown or a needed port is missing.
+        - Null when the mode is unknown, or the host or a needed port is missing or unusable (a port must be an
+          integer from 1 to 65535).
       type: str
       sample: tcp://mytest.v.awesomeapp.a.pinggy.link:10003
 count:
@@ -204,6 +208,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     filter_sessions,
     normalize_active,
     compile_query,
+    redact_tokens,
     run_query,
 )
 
@@ -215,6 +220,7 @@ def main() -> None:
         subdomain={"type": "list", "elements": "str"},
         token_name={"type": "list", "elements": "str"},
         query={"type": "str"},
+        reveal_tokens={"type": "bool", "default": False},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if isinstance(module.params["api_key"], str) and module.params["api_key"].strip():
@@ -236,7 +242,7 @@ def main() -> None:
         module.fail_json(msg=str(exc))
 
     sessions = filter_sessions(
-        (normalize_active(record) for record in raw_sessions),
+        redact_tokens((normalize_active(record) for record in raw_sessions), module.params["reveal_tokens"]),
         modes=module.params["mode"],
         subdomains=module.params["subdomain"],
         token_names=module.params["token_name"],

@@ -177,9 +177,14 @@ def complete_history(record: Record, now: datetime, client_port: int) -> Record:
 
 
 def ended_session(session: Record, now: datetime, client_port: int) -> Record:
-    """The history record an active session leaves behind when it disconnects."""
+    """The history record an active session leaves behind when it disconnects (a start time that does not parse is now)."""
+    started = session.get("creationTimestamp")
+    try:
+        parse_timestamp(started)
+    except (TypeError, ValueError):
+        started = format_timestamp(now)
     return {
-        "start_time": session.get("creationTimestamp") or format_timestamp(now),
+        "start_time": started,
         "end_time": format_timestamp(now),
         "user_email": USER_EMAIL,
         "token_value": session.get("token"),

@@ -206,7 +206,8 @@ class EmulatorState:
             history += generate_history(history_count, seed, today)
         history_entries = self._history_entries(history)
         with self._lock:
-            self._active = {record["id"]: record for record in active}
+            self._active = {}
+            self._store(active)
             self._active_body = None
             self._history = sorted(history_entries)
             self._faults.clear()
@@ -235,9 +236,23 @@ class EmulatorState:
         now = self.now()
         records = [complete_active(record, now) for record in _records(body)]
         with self._lock:
-            self._active.update((record["id"], record) for record in records)
+            self._store(records, replace=True)
             self._active_body = None
         return records
+
+    def _store(self, records: list[Record], replace: bool = False) -> None:
+        """Keep every record, hostile ones too (caller holds the lock).
+
+        A record is stored under its id when that is a string not taken yet (or, with ``replace``, taken: the record
+        then replaces the session of that id). Any other id - missing, null, a number, a list, a duplicate in one
+        reset - gets a private key, so tests can serve data the API should never send without losing any of it.
+        """
+        for record in records:
+            session_id = record.get("id")
+            if isinstance(session_id, str) and (replace or session_id not in self._active):
+                self._active[session_id] = record
+            else:
+                self._active[f"_emulator-{next(self._sequence)}"] = record
 
     def end_session(self, session_id: str, client_port: Optional[int] = None) -> Record:
         """Move one active session to history, as a disconnect would; ``client_port``: the client's source port (random if unknown)."""
@@ -254,8 +269,9 @@ class EmulatorState:
         # Caller holds the lock.
         now = self.now()
         ended = [ended_session(session, now, self._client_port() if client_port is None else client_port) for session in sessions]
+        keys = {id(stored): key for key, stored in self._active.items()}
         for session in sessions:
-            del self._active[session["id"]]
+            del self._active[keys[id(session)]]
         self._active_body = None
         self._insert_history(self._history_entries(ended))
         return ended

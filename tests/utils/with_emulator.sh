@@ -42,6 +42,7 @@ cat > tests/integration/integration_config.yml <<YAML
 emulator_api_url: "$PINGGY_API_URL"
 emulator_api_key: "$PINGGY_API_KEY"
 pinggy_emulator_url: "$PINGGY_EMULATOR_URL"
+pinggy_collection_root: "$PWD"
 YAML
 
 "$@"

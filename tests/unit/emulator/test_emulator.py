@@ -338,3 +338,20 @@ def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert stdout == f"Pinggy API emulator: {url}\n"
     assert API_KEY not in stdout + stderr
+
+
+# -- hostile data -----------------------------------------------------------------------------------
+def test_hostile_data_is_served_as_it_is_and_can_be_ended(api: requests.Session, emulator: Emulator, tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[2] / "emulator" / "fixtures" / "hostile.json").read_text(encoding="utf-8")
+    data = json.loads(text.replace("__MARKER__", str(tmp_path / "marker")).replace("__TODAY__", TODAY))
+    control(emulator, "POST", "reset", {"active": data["active"], "history": data["history"]})
+    served = api.get(f"{emulator.url}/session/active", timeout=10).json()
+    # Every record is served, even those with a null, duplicate, numeric or dict id, each with its fields unchanged.
+    assert len(served) == len(data["active"]) == control(emulator, "GET", "state")["active"]
+    for sent, got in zip(data["active"], served):
+        assert {key: got[key] for key in sent} == sent
+    page = history(api, emulator, TODAY, TODAY).json()
+    assert page["totalElements"] == len(data["history"])
+    assert [record["token_value"] for record in page["content"]] == [record.get("token_value") for record in data["history"]]
+    ended = control(emulator, "DELETE", "sessions")
+    assert len(ended) == len(data["active"]) and control(emulator, "GET", "state")["active"] == 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import typing as t
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import pytest
 import requests
@@ -78,3 +80,14 @@ def emulator(emulator_server: Emulator) -> EmulatorControl:
     control = EmulatorControl(emulator_server)
     control.reset()
     return control
+
+
+HOSTILE_FIXTURE = Path(__file__).resolve().parents[2] / "emulator" / "fixtures" / "hostile.json"
+
+
+def hostile_data(marker: Path) -> dict[str, t.Any]:
+    """The hostile fixture (tests/emulator/fixtures/hostile.json) with its payloads aimed at marker, dated today."""
+    text = HOSTILE_FIXTURE.read_text(encoding="utf-8")
+    text = text.replace("__MARKER__", str(marker)).replace("__TODAY__", utc_today().isoformat())
+    data = json.loads(text)
+    return {"active": data["active"], "history": data["history"]}

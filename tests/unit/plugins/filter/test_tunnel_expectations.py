@@ -163,3 +163,25 @@ def test_sessions_with_list_fields_are_reported() -> None:
     session = {**_session("s9", "web.a.pinggy.link", "http", None), "remote_options": options}
     report = tunnel_expectations([session], [{"mode": "http"}])
     assert report["met"] and report["tunnels"][0]["remote_options"] == ["x:https", "b:alice:***"]
+
+
+def test_probes_go_only_to_a_valid_host_and_port_never_to_an_api_url() -> None:
+    hostile = [
+        {**_session("h1", "evil.example/admin#", "http", None), "url": "http://169.254.169.254/latest"},
+        _session("h2", "{{ x }}.a.pinggy.link", "tcp", 22),
+        _session("h3", "bad-port.a.pinggy.link", "tcp", "22"),
+        {**_session("h4", "ok.a.pinggy.link", "http", None), "url": "http://169.254.169.254/latest"},
+    ]
+    probes = tunnel_expectations(hostile, [{"min_count": 4}])["probes"]
+    assert [probe["kind"] for probe in probes] == ["invalid", "invalid", "invalid", "http"]
+    assert probes[0]["reason"] == probes[1]["reason"] == "the tunnel's host is not a valid DNS name, not probed"
+    assert probes[2]["reason"] == "the tunnel's port is not an integer from 1 to 65535, not probed"
+    assert probes[3]["url"] == "https://ok.a.pinggy.link"
+    assert all("169.254" not in str(probe["url"]) + str(probe["host"]) for probe in probes)
+
+
+def test_sessions_with_unhashable_or_shared_ids_are_each_kept() -> None:
+    odd = [{**_session("x", "a.a.pinggy.link", "tcp", 1), "id": {"k": "v"}}, _session("dup", "b.a.pinggy.link", "tcp", 2),
+           _session("dup", "c.a.pinggy.link", "tcp", 3)]
+    report = tunnel_expectations(odd, [{"mode": "tcp"}, {"min_count": 1}])
+    assert len(report["tunnels"]) == 3

@@ -12,9 +12,19 @@ from ansible.errors import AnsibleParserError
 from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import inventory_loader
+from ansible.template import Templar
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core < 2.19 templates every string it is given
+    def trust_as_template(value: str) -> str:  # type: ignore[misc]
+        return value
 
 from ansible_collections.pinggy.tunnels.plugins.inventory.pinggy import name_hosts
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, SEED_SESSION, EmulatorControl
+from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import is_dns_name
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import DATA_TAGGING
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, SEED_SESSION, EmulatorControl, hostile_data
 
 HOSTNAMES = ["customdomain", "subdomain"]
 
@@ -23,7 +33,7 @@ def session(**fields: t.Any) -> dict[str, t.Any]:
     return {**SEED_SESSION, **fields}
 
 
-def test_names_prefer_custom_domain_then_subdomain_then_id() -> None:
+def test_names_prefer_custom_domain_then_subdomain_then_a_name_from_the_id() -> None:
     records = [
         {"id": "a", "subdomain": "s1.a.pinggy.link", "customdomain": "web.example.com"},
         {"id": "b", "subdomain": "s2.a.pinggy.link", "customdomain": None},
@@ -31,7 +41,7 @@ def test_names_prefer_custom_domain_then_subdomain_then_id() -> None:
     ]
     hosts, collided = name_hosts(records, HOSTNAMES)
     assert [host[:2] for host in hosts] == [
-        ("web.example.com", "web.example.com"), ("s2.a.pinggy.link", "s2.a.pinggy.link"), ("c", "c")]
+        ("web.example.com", "web.example.com"), ("s2.a.pinggy.link", "s2.a.pinggy.link"), ("pinggy_c", None)]
     assert collided == []
 
 
@@ -188,3 +198,83 @@ def test_cache_is_per_account(tmp_path: Path, emulator: EmulatorControl, monkeyp
     assert emulator.requests() == 2
     for cache_file in (tmp_path / "cache").iterdir():
         assert API_KEY not in cache_file.read_text(encoding="utf-8") and API_KEY[:8] not in cache_file.name
+
+
+# -- hostile API data -------------------------------------------------------------------------------
+def _unsafe(value: t.Any) -> bool:
+    return bool(getattr(value, "__UNSAFE__", False))
+
+
+def test_hostile_sessions_lose_nothing_poison_nothing_and_run_nothing(tmp_path: Path, emulator: EmulatorControl) -> None:
+    marker = tmp_path / "marker"
+    data = hostile_data(marker)
+    emulator.reset(data["active"])
+    inventory = parse(tmp_path, emulator, keyed_groups=[{"key": "pinggy_token_name", "prefix": "token"}],
+                      compose={"label": "pinggy_subdomain"}, groups={"mine": "true"})
+    # Nothing dropped: one host per session, every name valid or a safe fallback, no host named like a group.
+    assert len(inventory.hosts) == len(data["active"])
+    assert not set(inventory.hosts) & set(inventory.groups)
+    for name in inventory.hosts:
+        assert is_dns_name(name.split("_")[0]) or name.startswith("pinggy_")
+        assert "{" not in name and len(name) < 400
+    # Nothing poisoned: groups carry no variables, the pinggy_<mode> groups are the five known modes only.
+    assert all(not group.vars for group in inventory.groups.values())
+    assert {name for name in inventory.groups if name.startswith("pinggy_")} <= {f"pinggy_{mode}" for mode in MODES}
+    hostvars = {name: host.vars for name, host in inventory.hosts.items()}
+    assert hostvars["ok-1.a.pinggy.link"]["ansible_port"] == 10010
+    assert hostvars["ok-1.a.pinggy.link"]["pinggy_token"] == "****0010"
+    assert hostvars["ok-1.a.pinggy.link"]["pinggy_virtual_token"] == "****0010"
+    assert hostvars["ok-1.a.pinggy.link"]["pinggy_token_name"] == "prod"
+    assert hostvars["web.example.com"]["ansible_host"] == "web.example.com"
+    assert hostvars["web.example.com"]["pinggy_token"] == "****"
+    # Numbers are numbers: ansible_port only from an integer 1-65535; pinggy_port keeps what the API sent.
+    for name, variables in hostvars.items():
+        if "ansible_port" in variables:
+            port = variables["ansible_port"]
+            assert isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535
+    for bad in ("port-true", "port-float", "port-string", "port-zero", "port-big", "port-negative", "port-huge", "port-list", "tpl-port"):
+        assert "ansible_port" not in hostvars[f"{bad}.a.pinggy.link"]
+    assert hostvars["port-string.a.pinggy.link"]["pinggy_port"] == "22"
+    assert hostvars["dup.a.pinggy.link_1"]["ansible_port"] == 1
+    assert {"dup.a.pinggy.link_dup-2", "dup.a.pinggy.link_dup-3"} <= set(hostvars)
+    # Reserved names are not host names, and such tunnels have no ansible_host.
+    assert not {"all", "pinggy", "ungrouped", "localhost", "pinggy_tcp", "pinggy_http"} & set(inventory.hosts)
+    assert "ansible_host" not in hostvars[[name for name in hostvars if hostvars[name].get("pinggy_id") == "named-pinggy"][0]]
+    # Nothing runs: template every host variable and group name as a play would.
+    templar = Templar(loader=DataLoader())
+    for name, host in inventory.hosts.items():
+        templar.available_variables = {**host.vars, "inventory_hostname": host.name,
+                                       "group_names": sorted(group.name for group in host.get_groups())}
+        for variable in list(host.vars) + ["inventory_hostname", "group_names"]:
+            if variable.isidentifier():
+                templar.template(trust_as_template("{{ %s }}" % variable))
+    assert not marker.exists()
+    tpl_port = hostvars["tpl-port.a.pinggy.link"]["pinggy_port"]
+    assert "touch" in tpl_port
+    if DATA_TAGGING:  # 2.19+: core treats plugin data as untrusted; nothing is wrapped
+        assert not any(_unsafe(value) for variables in hostvars.values() for value in variables.values())
+    else:  # before 2.19: exactly the template-like strings are marked
+        assert _unsafe(tpl_port) and not _unsafe(hostvars["ok-1.a.pinggy.link"]["pinggy_subdomain"])
+        assert all(_unsafe(group) for group in inventory.groups if "{" in group)
+
+
+def test_reveal_tokens_returns_them_whole_and_the_cache_never_serves_redacted_ones(tmp_path: Path, emulator: EmulatorControl) -> None:
+    emulator.reset([session(id="t", token="SECRETTOKEN10010", virtualToken="VIRTUAL-0001", tokenName="prod")])
+    cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache")}
+    host = SEED_SESSION["subdomain"]
+
+    def listed(**options: t.Any) -> dict:
+        source = tmp_path / "c.pinggy.yml"
+        source.write_text(json.dumps({"plugin": "pinggy.tunnels.pinggy", "api_url": emulator.api_url, "api_key": API_KEY,
+                                      **cache, **options}), encoding="utf-8")
+        inventory, plugin = InventoryData(), inventory_loader.get("pinggy.tunnels.pinggy")
+        plugin.parse(inventory, DataLoader(), str(source), cache=True)
+        plugin.update_cache_if_changed()
+        return inventory.get_host(host).vars
+
+    assert listed()["pinggy_token"] == "****0010"
+    assert "SECRETTOKEN10010" not in "".join(path.read_text() for path in (tmp_path / "cache").iterdir())
+    revealed = listed(reveal_tokens=True)  # the redacted cache cannot serve this: fetched again
+    assert (revealed["pinggy_token"], revealed["pinggy_virtual_token"]) == ("SECRETTOKEN10010", "VIRTUAL-0001")
+    assert emulator.requests() == 2
+    assert listed()["pinggy_token"] == "****0010"  # a revealed cache is redacted again when not asked

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import typing as t
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
 from ansible.errors import AnsibleError
+from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import lookup_loader
+from ansible.template import Templar
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core < 2.19 templates every string it is given
+    def trust_as_template(value: str) -> str:  # type: ignore[misc]
+        return value
 
 from ansible_collections.pinggy.tunnels.plugins.lookup.pinggy_history import resolve_date_range
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import DATA_TAGGING
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import (
     API_KEY,
     EmulatorControl,
+    hostile_data,
     history_records,
     utc_today,
 )
@@ -109,3 +121,30 @@ def test_api_failure_is_an_ansible_error_without_the_key(emulator: EmulatorContr
     with pytest.raises(AnsibleError) as error:
         run_lookup(emulator, days=1, api_key="wrong-history-key-77")
     assert "HTTP 401" in str(error.value) and "wrong-history-key-77" not in str(error.value)
+
+
+def test_hostile_history_is_all_returned_redacted_and_never_templated(emulator: EmulatorControl, tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    data = hostile_data(marker)
+    emulator.reset(active=[], history=data["history"])
+    records = run_lookup(emulator, days=1)
+    assert len(records) == len(data["history"])
+    assert [record["token_value"] for record in records] == ["****) }}", "****0002", "****"]
+    assert records[1]["virtual_token_value"] == "****"
+    assert run_lookup(emulator, days=1, reveal_tokens=True)[1]["token_value"] == "HISTORYTOKEN0002"
+    templar = Templar(loader=DataLoader(), variables={"records": records})
+    templar.template(trust_as_template("{{ records }}"))
+    templar.template(trust_as_template("{{ records[0].domains | join(',') }} {{ records[0].mode }} {{ records[0].port }}"))
+    assert not marker.exists()
+    if not DATA_TAGGING:  # the lookup marks template-like strings itself, even under allow_unsafe_lookups
+        assert getattr(records[0]["mode"], "__UNSAFE__", False)
+        assert not getattr(records[1]["token_value"], "__UNSAFE__", False)
+
+
+def test_paging_bound_fails_the_lookup_in_one_line(emulator: EmulatorControl) -> None:
+    page = {"totalElements": 10, "totalPages": 10 ** 9, "size": 1, "content": [], "number": 0, "last": False}
+    emulator.fault(kind="status", status=200, count=0, endpoint="history", body=json.dumps(page))
+    with pytest.raises(AnsibleError) as error:
+        run_lookup(emulator, days=1)
+    assert "announces 1000000000 pages" in str(error.value) and "\n" not in str(error.value)
+    assert emulator.requests("history") == 1

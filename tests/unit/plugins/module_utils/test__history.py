@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -152,3 +153,24 @@ def test_duration_is_none_unless_both_times_are_usable(start: object, end: objec
 
 def test_empty_record_never_crashes() -> None:
     assert normalize_history({}) == {"duration_seconds": None, "client_address": None, "client_port": None}
+
+
+def _page(total: int, pages: int, size: object, number: int = 0) -> dict:
+    return {"totalElements": total, "totalPages": pages, "size": size, "content": [], "number": number,
+            "first": True, "last": False, "empty": True}
+
+
+@pytest.mark.parametrize("page, message", [
+    (_page(10, 10 ** 9, 1), "announces 1000000000 pages, more than the 10000"),
+    (_page(10 ** 12, 10 ** 9, 1000), "announces 1000000000 pages, more than the 10000"),
+    (_page(10, 5, 1), "announces 5 pages for 10 records of 1 per page (expected 10)"),
+    (_page(100, 3, 20), "announces 3 pages for 100 records of 20 per page (expected 5)"),
+    (_page(100, 5, None), "announces 5 pages but a page size of None"),
+    (_page(100, 5, True), "announces 5 pages but a page size of True"),
+])
+def test_an_abusive_page_count_fails_before_any_other_request(emulator: EmulatorControl, page: dict, message: str) -> None:
+    emulator.fault(kind="status", status=200, count=0, endpoint="history", body=json.dumps(page))
+    with pytest.raises(PinggyResponseError, match=re.escape(message)) as error:
+        _history(emulator, page_size=20)
+    assert emulator.requests("history") == 1
+    assert "\n" not in str(error.value)

@@ -8,8 +8,12 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     compile_query,
     effective_mode,
     filter_sessions,
+    has_redacted_tokens,
     normalize_active,
+    redact_token,
+    redact_tokens,
     tunnel_url,
+    valid_port,
 )
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import SEED_SESSION
 
@@ -131,3 +135,41 @@ def test_invalid_query_is_one_line_naming_the_option(expression: str) -> None:
     message = str(error.value)
     assert message.startswith("query: invalid JMESPath expression")
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("value, port", [
+    (1, 1), (65535, 65535), (10003, 10003), (0, None), (65536, None), (-1, None), (True, None), (False, None),
+    (1.0, None), ("22", None), (None, None), ([22], None), ({"p": 1}, None), (10 ** 30, None),
+])
+def test_only_integers_from_1_to_65535_are_ports(value: object, port: object) -> None:
+    assert valid_port(value) == port
+
+
+def test_urls_need_a_usable_port_and_a_string_host() -> None:
+    assert tunnel_url("tcp", "h.io", "{{ x }}") is None
+    assert tunnel_url("tcp", "h.io", True) is None
+    assert tunnel_url("tcp", ["h.io"], 1) is None
+    assert tunnel_url("tls", "h.io", "junk") == "tls://h.io:443"
+    assert effective_mode({"mode": ["tcp"]}) is None and effective_mode({"mode": {"a": 1}}) is None
+
+
+@pytest.mark.parametrize("value, redacted", [
+    ("SECRETTOKEN10010", "****0010"), ("sJsufpgMMl-10003", "****0003"), ("12345678", "****5678"), ("short", "****"),
+    ("****0003", "****0003"), ("****", "****"), (None, None), ("", ""), (12345, "****"), ({"t": "x"}, "****"), (["x"], "****"),
+])
+def test_tokens_keep_only_a_short_suffix(value: object, redacted: object) -> None:
+    assert redact_token(value) == redacted
+    assert redact_token(redact_token(value)) == redacted  # idempotent
+
+
+def test_redaction_covers_every_token_field_and_spares_names() -> None:
+    active = normalize_active({**SEED_SESSION, "token": "ABCDEFGHI", "tokenName": "prod", "virtualTokenName": "vt"})
+    history = {"token_value": "HISTORYTOKEN0002", "virtual_token_value": "VTOKEN-0002", "user_email": "a@b.c"}
+    (redacted_active, redacted_history, raw) = redact_tokens([active, history, {"virtualToken": "RAWVIRTUAL0001"}])
+    assert (redacted_active["token"], redacted_active["virtual_token"]) == ("****FGHI", "****0003")
+    assert (redacted_active["token_name"], redacted_active["virtual_token_name"]) == ("prod", "vt")
+    assert redacted_history == {"token_value": "****0002", "virtual_token_value": "****0002", "user_email": "a@b.c"}
+    assert raw == {"virtualToken": "****0001"}
+    assert active["token"] == "ABCDEFGHI"  # the input is not changed
+    assert redact_tokens([active], reveal=True) == [active]
+    assert has_redacted_tokens([redacted_active]) and not has_redacted_tokens([active]) and not has_redacted_tokens(["x"])

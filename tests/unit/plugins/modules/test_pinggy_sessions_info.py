@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import typing as t
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.pinggy.tunnels.plugins.modules import pinggy_sessions_info
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, SEED_SESSION, EmulatorControl
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, SEED_SESSION, EmulatorControl, hostile_data
 
 try:  # ansible-core >= 2.19 ships the supported way to hand arguments to a module under test.
     from ansible.module_utils.testing import patch_module_args
@@ -125,3 +126,18 @@ def test_bad_retries_names_the_option(emulator: EmulatorControl) -> None:
     outcome = run_module({**connection(emulator), "retries": -2})
     assert outcome.failed and outcome.result["msg"].startswith("retries: ")
     assert emulator.requests() == 0
+
+
+def test_hostile_sessions_are_all_returned_with_tokens_redacted(emulator: EmulatorControl, tmp_path: Path) -> None:
+    data = hostile_data(tmp_path / "marker")
+    emulator.reset(data["active"])
+    outcome = run_module(connection(emulator))
+    assert not outcome.failed and outcome.result["count"] == len(data["active"])
+    sessions = {record["id"]: record for record in outcome.result["sessions"] if isinstance(record["id"], str)}
+    assert (sessions["ok-1"]["token"], sessions["ok-1"]["virtual_token"]) == ("****0010", "****0010")
+    assert (sessions["ok-1"]["token_name"], sessions["ok-1"]["virtual_token_name"]) == ("prod", "vt-prod")
+    assert sessions["tpl-port"]["url"] is None and sessions["port-string"]["url"] is None
+    assert "SECRETTOKEN10010" not in json.dumps(outcome.result) and "TPLPORTTOKEN01" not in json.dumps(outcome.result)
+    revealed = run_module({**connection(emulator), "reveal_tokens": True, "subdomain": ["ok-1.*"]})
+    assert revealed.result["sessions"][0]["token"] == "SECRETTOKEN10010"
+    assert not (tmp_path / "marker").exists()
