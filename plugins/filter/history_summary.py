@@ -14,23 +14,21 @@ import typing as t
 from datetime import date, datetime, time, timedelta, timezone
 
 from ansible.errors import AnsibleFilterError
-from ansible.utils.unsafe_proxy import wrap_var
 
-try:
-    from ansible.template import trust_as_template  # noqa: F401 pylint: disable=unused-import
-except ImportError:  # ansible-core < 2.19 templates strings unless they are wrapped as unsafe
-    DATA_TAGGING = False
-else:  # ansible-core >= 2.19 never templates data a plugin returns (and wrapping 10,000 sessions takes seconds)
-    DATA_TAGGING = True
-
-from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES, effective_mode, parse_client_ip, parse_timestamp
+from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
+    MODES,
+    effective_mode,
+    parse_client_ip,
+    parse_timestamp,
+    redact_token,
+)
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._history_report import duration_text, render_html, render_markdown
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make_unsafe
 
 LONGEST_LIMIT = 10
 MAX_RANGE_DAYS = 366
 NO_TOKEN = "(no token)"
 NO_DOMAIN = "(no domain)"
-REDACTED = "****"
 # Axis tick steps in hours: the smallest that gives at most MAX_TICKS ticks is used.
 TICK_STEPS_HOURS = (1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720, 2160)
 MAX_TICKS = 12
@@ -38,23 +36,8 @@ MAX_TICKS = 12
 Session = dict[str, t.Any]
 
 
-def untrusted(value: t.Any) -> t.Any:
-    """A result quoting API strings, made safe from templating on every supported ansible-core."""
-    return value if DATA_TAGGING else wrap_var(value)
-
-
 def _error(message: str) -> AnsibleFilterError:
     return AnsibleFilterError(f"history_summary: {message}")
-
-
-def redact_token(value: t.Any) -> t.Optional[str]:
-    """A token value as '****' plus its last 4 characters ('****' alone under 8); an already redacted value stays."""
-    if not value:
-        return None
-    text = str(value)
-    if text.startswith(REDACTED):
-        return text
-    return REDACTED + (text[-4:] if len(text) >= 8 else "")
 
 
 def token_label(record: t.Mapping[str, t.Any]) -> str:
@@ -63,9 +46,9 @@ def token_label(record: t.Mapping[str, t.Any]) -> str:
         if record.get(key):
             return str(record[key])
     for key in ("token_value", "virtual_token_value"):
-        redacted = redact_token(record.get(key))
-        if redacted:
-            return redacted
+        if record.get(key):
+            # The lookup redacts tokens already unless revealed; redacting again keeps the same label.
+            return str(redact_token(record[key]))
     return NO_TOKEN
 
 
@@ -369,7 +352,7 @@ def history_summary(records: t.Any, now: t.Any = None, start_date: t.Any = None,
     axis = (_midnight(start), _midnight(end + timedelta(days=1)))
     kept = [session for session in sessions if _overlaps(session, axis)]
     # The figures quote API strings (domains, token names): nothing in them may ever be templated.
-    return untrusted(_summary(kept, len(sessions) - len(kept), start, end, moment, filters))
+    return make_unsafe(_summary(kept, len(sessions) - len(kept), start, end, moment, filters))
 
 
 def _checked_summary(summary: t.Any, name: str) -> t.Mapping[str, t.Any]:
@@ -380,12 +363,12 @@ def _checked_summary(summary: t.Any, name: str) -> t.Mapping[str, t.Any]:
 
 def history_report_html(summary: t.Any, title: str = "Pinggy tunnel usage") -> str:
     """The report as one self-contained HTML page (see history_report_html.yml)."""
-    return untrusted(render_html(_checked_summary(summary, "history_report_html"), str(title)))
+    return make_unsafe(render_html(_checked_summary(summary, "history_report_html"), str(title)))
 
 
 def history_report_markdown(summary: t.Any, title: str = "Pinggy tunnel usage") -> str:
     """The report as Markdown: totals and the sessions table (see history_report_markdown.yml)."""
-    return untrusted(render_markdown(_checked_summary(summary, "history_report_markdown"), str(title)))
+    return make_unsafe(render_markdown(_checked_summary(summary, "history_report_markdown"), str(title)))
 
 
 class FilterModule:

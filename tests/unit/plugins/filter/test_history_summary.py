@@ -23,7 +23,7 @@ from ansible_collections.pinggy.tunnels.plugins.filter.history_summary import (
     history_report_html,
     history_report_markdown,
     history_summary,
-    redact_token,
+    token_label,
 )
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import normalize_history
 
@@ -110,12 +110,13 @@ def test_token_values_never_appear_whole(summary: dict[str, t.Any]) -> None:
     assert "AAXXYY99F" not in everything and "sJsufpgMMl" not in everything and "abc" not in everything
 
 
-@pytest.mark.parametrize(("value", "label"), [
-    ("AAXXYY99F", "****Y99F"), ("sJsufpgMMl-10003", "****0003"), ("short", "****"), ("****0003", "****0003"),
-    (None, None), ("", None),
+@pytest.mark.parametrize(("record", "label"), [
+    ({"token_value": "AAXXYY99F"}, "****Y99F"), ({"virtual_token_value": "sJsufpgMMl-10003"}, "****0003"),
+    ({"token_value": "short"}, "****"), ({"token_value": "****0003"}, "****0003"),
+    ({"token_name": "prod", "token_value": "AAXXYY99F"}, "prod"), ({"token_value": None}, "(no token)"), ({"token_value": ""}, "(no token)"),
 ])
-def test_redact_token(value: t.Optional[str], label: t.Optional[str]) -> None:
-    assert redact_token(value) == label
+def test_token_label_names_or_redacts(record: dict[str, t.Any], label: str) -> None:
+    assert token_label(record) == label
 
 
 def test_sessions_in_start_order_then_the_unparsable(summary: dict[str, t.Any]) -> None:
