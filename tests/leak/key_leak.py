@@ -550,7 +550,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--case", action="append", choices=[case.name for case in CASES], help="only these cases (repeatable)")
     parser.add_argument("--key", action="append", choices=list(KEY_VARIANTS), help="only these key variants (repeatable)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--keep", type=Path, help="keep the run directories here (they hold the outputs, never the inputs' key)")
+    parser.add_argument("--keep", type=Path, help="copy the run directories here: raw outputs, logs and caches, leaked keys included (the key is random per run)")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     args = parser.parse_args(argv)
     if args.list:
