@@ -36,7 +36,7 @@ def test_escaped_forms_of_a_key_with_crlf_are_found() -> None:
     needles = needles_for(KEY + "\r\n")
     # The tail of the key with its line end escaped, as requests' header error prints it: only 4 key characters.
     assert needles.find(b"value: 'Bearer ...89AB\\r\\n'")
-    assert needles.find(json.dumps({"msg": f"...89AB\r\n"}).encode())
+    assert needles.find(json.dumps({"msg": "...89AB\r\n"}).encode())
 
 
 def test_the_longest_run_is_reported_with_its_offsets() -> None:
