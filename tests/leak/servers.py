@@ -43,9 +43,13 @@ def valid_body(api_path: str) -> bytes:
     return json.dumps(EMPTY_PAGE if "/session/history/" in api_path else [ACTIVE_SESSION]).encode()
 
 
-def straddle(echo: str, cut: int, total: int) -> str:
-    """Filler with ``echo`` placed across offset ``cut`` (half before, half after), padded to ``total`` chars."""
-    start = max(0, cut - len(echo) // 2)
+def straddle(echo: str, cut: int, total: int, before: int = 0) -> str:
+    """Filler with ``echo`` placed so that its last 20 chars lie past offset ``cut``, padded to ``total`` chars.
+
+    ``before``: how many chars precede the returned text in the whole answer. With the key at the end of the
+    echo (``Bearer KEY``), a client that truncates at ``cut`` before redacting shows all but 20 chars of the key.
+    """
+    start = max(0, cut - before - (len(echo) - 20))
     text = "x" * start + echo + " "
     return text + "y" * max(0, total - len(text))
 
@@ -119,14 +123,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._json_error(500, straddle(auth, MESSAGE_CUT, LONG_ECHO_CHARS))
 
     def flood_echo(self, _path: str, auth: str) -> None:
-        # The echo repeated past any plausible truncation limit, in a body that is not JSON.
-        text = ""
+        # The echo repeated past any plausible truncation limit, in a body that is not JSON; with a 40-char key
+        # MESSAGE_CUT falls inside the fourth copy of the key.
+        text = "upstream error: "
         while len(text) < LONG_ECHO_CHARS:
             text += f"{auth} | "
         self._send(500, text.encode(), content_type="text/plain")
 
     def malformed_echo(self, _path: str, auth: str) -> None:
-        body = '{"error": "' + straddle(auth, MALFORMED_CUT, LONG_ECHO_CHARS)  # never closed: not JSON
+        lead = '{"error": "'
+        body = lead + straddle(auth, MALFORMED_CUT, LONG_ECHO_CHARS, before=len(lead))  # never closed: not JSON
         self._send(200, body.encode())
 
     def hang(self, _path: str, _auth: str) -> None:

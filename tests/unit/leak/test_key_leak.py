@@ -85,8 +85,10 @@ def test_a_failure_message_on_two_lines_is_unexpected() -> None:
 def test_straddle_places_the_echo_across_the_cut() -> None:
     text = straddle("Bearer " + KEY, MESSAGE_CUT, 1200)
     assert len(text) == 1200
-    start = text.index(KEY)
-    assert start < MESSAGE_CUT < start + len(KEY)
+    assert text.index(KEY) + len(KEY) - 20 == MESSAGE_CUT
+    lead = '{"error": "'
+    whole = lead + straddle("Bearer " + KEY, 80, 1200, before=len(lead))
+    assert whole.index(KEY) + len(KEY) - 20 == 80
 
 
 @pytest.fixture(scope="module")
