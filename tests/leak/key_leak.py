@@ -494,6 +494,9 @@ FAILURE_LINES = (
 
 def _failure_line(output: str) -> str:
     """The error message of a failed run: the inventory's parse warning, else the failed task's msg, else an error line."""
+    if "[WARNING]:  * Failed to parse" in output:
+        # ansible-core < 2.17 wraps warnings at 80 columns without a terminal: join the continuation lines.
+        output = re.sub(r"\n(?=[^\s\[])", " ", output)
     inventory = FAILURE_LINES[0].search(output)
     if inventory:
         return inventory.group(1)

@@ -66,6 +66,8 @@ def test_play_sections_split_stdout_and_the_log() -> None:
 @pytest.mark.parametrize("output, expected", [
     ("[WARNING]: Failed to parse inventory with 'auto' plugin: Pinggy API error HTTP 500\n", "Pinggy API error HTTP 500"),
     ("[WARNING]:  * Failed to parse /x/a.pinggy.yml with auto plugin: Pinggy API error HTTP 401\n", "Pinggy API error HTTP 401"),
+    ("[WARNING]:  * Failed to parse /x/a-\nb.pinggy.yml with auto plugin: Pinggy API rejected the API key\n(HTTP 401) for GET\n"
+     "  File \"x.py\", line 1\n", "Pinggy API rejected the API key (HTTP 401) for GET"),
     ('ok: [localhost] => {\n    "msg": "The arg spec validation passed"\n}\nfatal: [localhost]: FAILED! => {\n'
      '    "changed": false,\n    "msg": "Pinggy API rejected the API key (HTTP 401)"\n}\n', "Pinggy API rejected the API key (HTTP 401)"),
 ])
