@@ -86,7 +86,8 @@ CASES = (
          r"HTTP 503", env=(("PINGGY_RETRIES", "1"),), keys=ALL_KEYS),
     Case("reason_echo", "hostile:reason_echo", "fail", "500, empty body, the echo in the reason phrase", r"HTTP 500", keys=ALL_KEYS),
     Case("long_echo", "hostile:long_echo", "fail", "1200-char JSON message, the key across offset 200 (truncation)", r"HTTP 500", keys=ALL_KEYS),
-    Case("flood_echo", "hostile:flood_echo", "fail", "the echo repeated over 1200 chars of a non-JSON body (a key across offset 200)", r"HTTP 500", keys=ALL_KEYS),
+    Case("flood_echo", "hostile:flood_echo", "fail", "the echo repeated over 1200 chars of a non-JSON body (a key across offset 200)",
+         r"HTTP 500", keys=ALL_KEYS),
     Case("malformed_echo", "hostile:malformed_echo", "fail", "200, broken JSON echoing the header, the key across offset 80", r"JSON", keys=ALL_KEYS),
     Case("refused", "refused", "fail", "nothing listens on the port", r"refused|cannot reach|connect"),
     Case("timeout", "hostile:hang", "fail", f"the server never answers; timeout {HANG_TIMEOUT}s", r"time[sd]? ?out",
@@ -555,7 +556,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--case", action="append", choices=[case.name for case in CASES], help="only these cases (repeatable)")
     parser.add_argument("--key", action="append", choices=list(KEY_VARIANTS), help="only these key variants (repeatable)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--keep", type=Path, help="copy the run directories here: raw outputs, logs and caches, leaked keys included (the key is random per run)")
+    parser.add_argument("--keep", type=Path,
+                        help="copy the run directories here: raw outputs, logs and caches, leaked keys included (the key is random per run)")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     args = parser.parse_args(argv)
     if args.list:
