@@ -2,12 +2,12 @@
 # Every target installs what it needs (virtualenvs under .venv*, build trees under /tmp).
 RUN := tests/utils/run.sh
 
-.PHONY: demo test sanity units coverage integration e2e matrix changelog lint bench build clean
+.PHONY: demo test sanity units coverage integration e2e leak matrix changelog lint bench build clean
 
 demo:         ## build + install the collection, run playbooks/demo.yml against the emulator
 	$(RUN) demo
 
-test:         ## the whole suite: changelog lint, ansible-lint, sanity, units, integration, e2e, then the core matrix
+test:         ## the whole suite: changelog lint, ansible-lint, sanity, units, integration, e2e, key leak, then the core matrix
 	$(RUN) test
 
 sanity:
@@ -24,6 +24,9 @@ integration:
 
 e2e:          ## end-to-end scripts (tests/e2e): the gate's exit codes, the inventory reaching a real sshd
 	$(RUN) e2e
+
+leak:         ## key-leak matrix (tests/leak): every plugin and the gate at -vvvv on every failure path; CORE=2.16 for the other core
+	$(RUN) leak $(CORE)
 
 matrix:
 	$(RUN) matrix

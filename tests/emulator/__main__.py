@@ -1,4 +1,4 @@
-"""``python -m tests.emulator --port 0 --api-key KEY [--generate N] [--ssh-port 0] ...``: run the emulator until SIGTERM/SIGINT."""
+"""``python -m tests.emulator --port 0 --api-key KEY [--generate N] [--ssh-port 0] [--tls-cert C --tls-key K] ...``: run the emulator until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -29,9 +29,13 @@ def _parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--ssh-port", type=int, help="also run the SSH front for ssh -R tunnels on 127.0.0.1 (0 picks a free port; needs asyncssh)")
     parser.add_argument("--ssh-keepalive-interval", type=float, default=1.0, metavar="SECONDS", help="SSH front keepalive interval (0 = off)")
     parser.add_argument("--ssh-keepalive-count-max", type=int, default=3, metavar="N", help="unanswered keepalives before a client is dropped")
+    parser.add_argument("--tls-cert", type=Path, metavar="PEM", help="serve HTTPS with this certificate (chain) file; needs --tls-key")
+    parser.add_argument("--tls-key", type=Path, metavar="PEM", help="the private key of --tls-cert")
     args = parser.parse_args(argv)
     if not args.api_key:
         parser.error("--api-key or PINGGY_API_KEY is required")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
     return args
 
 
@@ -52,7 +56,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         emulator = Emulator(args.api_key, host=args.host, port=args.port, generate=args.generate,
                             history_count=args.history_count, seed=args.seed, fixture=args.fixture,
                             today=args.today, page_size_cap=args.page_size_cap, ssh_port=args.ssh_port,
-                            ssh_keepalive_interval=args.ssh_keepalive_interval, ssh_keepalive_count_max=args.ssh_keepalive_count_max).start()
+                            ssh_keepalive_interval=args.ssh_keepalive_interval, ssh_keepalive_count_max=args.ssh_keepalive_count_max,
+                            tls_cert=args.tls_cert, tls_key=args.tls_key).start()
     except (OSError, ValueError, ImportError) as error:
         print(f"Pinggy API emulator: cannot start: {error}", file=sys.stderr)
         return 2

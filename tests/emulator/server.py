@@ -9,6 +9,8 @@ import itertools
 import json
 import random
 import re
+import socket
+import ssl
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -509,15 +511,41 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # idle keep-alive connections must not block shutdown
+    TLS_HANDSHAKE_TIMEOUT = 10
 
-    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
+    def __init__(self, address: tuple[str, int], state: EmulatorState, ssl_context: Optional[ssl.SSLContext] = None) -> None:
         self.state = state
+        self.ssl_context = ssl_context
         super().__init__(address, _Handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """With TLS, handshake in the connection's own thread, so a slow or failing client never blocks accept()."""
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(self.TLS_HANDSHAKE_TIMEOUT)
+        try:
+            tls_request = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # e.g. a client that rejects the certificate: nothing to answer
+        tls_request.settimeout(None)
+        try:
+            super().finish_request(tls_request, client_address)
+        finally:
+            try:
+                tls_request.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            tls_request.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that drops a TLS connection is not a server error worth a traceback."""
 
 
 class Emulator:
     """The emulator as a context manager: ``with Emulator(api_key="k", generate=10) as emu: emu.url``.
 
+    ``tls_cert`` and ``tls_key`` (PEM files) make it serve HTTPS (``tests/emulator/tls.py`` generates a test CA).
     ``ssh_port`` (0 = a free port) also starts the SSH front on 127.0.0.1, where ``ssh -R`` opens live tunnels;
     it needs asyncssh (ImportError otherwise). The keepalive settings bound how long a vanished client's
     tunnels stay active: about interval * (count_max + 1) seconds.
@@ -526,11 +554,18 @@ class Emulator:
     def __init__(self, api_key: str, *, host: str = "127.0.0.1", port: int = 0, generate: int = 0,
                  history_count: Optional[int] = None, seed: int = 1, fixture: Optional[str | Path] = None,
                  today: Optional[date | str] = None, page_size_cap: int = 2000, ssh_port: Optional[int] = None,
-                 ssh_keepalive_interval: float = 1.0, ssh_keepalive_count_max: int = 3) -> None:
+                 ssh_keepalive_interval: float = 1.0, ssh_keepalive_count_max: int = 3,
+                 tls_cert: Optional[str | Path] = None, tls_key: Optional[str | Path] = None) -> None:
         frozen_today = _parse_date(today, "today") if isinstance(today, str) else today
         self.state = EmulatorState(api_key, generate=generate, history_count=history_count, seed=seed, fixture=fixture,
                                    today=frozen_today, page_size_cap=page_size_cap)
         self._address = (host, port)
+        self._ssl_context: Optional[ssl.SSLContext] = None
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("HTTPS needs both a certificate and its key (tls_cert and tls_key)")
+        if tls_cert is not None:
+            self._ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._ssl_context.load_cert_chain(str(tls_cert), str(tls_key))
         self._server: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
         self._ssh_front: Optional[SSHFront] = None
@@ -540,7 +575,7 @@ class Emulator:
                                        keepalive_count_max=ssh_keepalive_count_max)
 
     def start(self) -> Emulator:
-        self._server = _Server(self._address, self.state)
+        self._server = _Server(self._address, self.state, self._ssl_context)
         self._thread = threading.Thread(target=self._server.serve_forever, name="pinggy-emulator", daemon=True)
         self._thread.start()
         if self._ssh_front is not None:
@@ -556,7 +591,7 @@ class Emulator:
         if self._server is None:
             raise RuntimeError("the emulator is not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'http' if self._ssl_context is None else 'https'}://{host}:{port}"
 
     @property
     def url(self) -> str:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's task runner behind the Makefile: every step installs what it needs itself.
 #   run.sh venv CORE | sanity CORE | units CORE | coverage | integration [TARGET...] | integration-core CORE [TARGET...]
-#          | changelog | lint | e2e [NAME...] | bench | build | demo | test | matrix
+#          | leak [CORE [ARGS]] | changelog | lint | e2e [NAME...] | bench | build | demo | test | matrix
 # CORE is an ansible-core minor version of the support matrix: 2.16, 2.19 (the main one) or 2.21.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -151,6 +151,17 @@ cmd_e2e() {
   done
 }
 
+# The key-leak matrix (tests/leak/key_leak.py, issue 12): every plugin and the gate at -vvvv against the emulator
+# (HTTP and HTTPS) and hostile servers, searched for any 8-character run of the key. Runs the built tree of CORE.
+cmd_leak() {
+  local core=${1:-$MAIN_CORE} venv coll
+  shift || true
+  venv=$(ensure_venv "$core"); coll=$(collection_tree "$core")
+  log "key-leak matrix (ansible-core $core)"
+  (cd "$coll" && PYTHONPATH="$BUILD/core-$core" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$core" \
+     "$venv/bin/python" tests/leak/key_leak.py "$@")
+}
+
 # Benchmarks print ratios measured side by side; each exits non-zero when it misses a stated target.
 # Every benchmark runs; the step fails at the end if any missed. Timing is not part of `make test`.
 cmd_bench() {
@@ -204,6 +215,8 @@ cmd_matrix() {
     cmd_sanity "$core"
     cmd_units "$core"
     cmd_integration_core "$core"
+    # The leak matrix needs the plugins' runtime (requests, jmespath) in the core's venv: 2.16 has them.
+    if [ "$core" = 2.16 ]; then cmd_leak "$core"; fi
   done
 }
 
@@ -214,18 +227,20 @@ cmd_test() {
   cmd_coverage
   cmd_integration
   cmd_e2e
+  cmd_leak "$MAIN_CORE"
   cmd_matrix
   log "make test: all steps passed"
 }
 
 main() {
-  local step=${1:?usage: run.sh venv|sanity|units|coverage|integration|integration-core|changelog|lint|e2e|bench|build|demo|matrix|test [CORE]}
+  local step=${1:?usage: run.sh venv|sanity|units|coverage|integration|integration-core|leak|changelog|lint|e2e|bench|build|demo|matrix|test [CORE]}
   shift
   case "$step" in
     venv) ensure_venv "${1:-$MAIN_CORE}" ;;
     sanity|units) "cmd_$step" "${1:-$MAIN_CORE}" ;;
     integration-core) cmd_integration_core "${1:-$MAIN_CORE}" "${@:2}" ;;
     integration|changelog|lint|e2e|bench|build|demo|matrix|test|coverage) "cmd_$step" "$@" ;;
+    leak) cmd_leak "$@" ;;
     *) echo "unknown step: $step" >&2; exit 2 ;;
   esac
 }
