@@ -142,6 +142,21 @@ def check_retries(retries: t.Any) -> int:
     return retries
 
 
+def secret_forms(options: t.Mapping[str, t.Any]) -> set[str]:
+    """The forms of the secrets in the options that the caller's own masking would miss.
+
+    The key as sent (without the whitespace a secret file leaves) and a password written into api_url,
+    which the module's echo of its arguments would otherwise show.
+    """
+    forms = set()
+    if isinstance(options.get("api_key"), str) and options["api_key"].strip():
+        forms.add(options["api_key"].strip())
+    if isinstance(options.get("api_url"), str):
+        with contextlib.suppress(ValueError):
+            forms.update(part for part in (urlsplit(options["api_url"]).password,) if part)
+    return forms
+
+
 def key_fingerprint(api_url: str, api_key: str) -> str:
     """A one-way digest of the account a client talks to: safe to put in cache keys, never reversible to the key."""
     return hashlib.sha256(f"pinggy.tunnels\0{api_url}\0{api_key}".encode()).hexdigest()[:16]

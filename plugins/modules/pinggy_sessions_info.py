@@ -202,6 +202,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
     PinggyError,
     client_from_options,
     connection_argument_spec,
+    secret_forms,
 )
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     MODES,
@@ -223,9 +224,8 @@ def main() -> None:
         reveal_tokens={"type": "bool", "default": False},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if isinstance(module.params["api_key"], str) and module.params["api_key"].strip():
-        # The client sends the key without surrounding whitespace: mask that form too.
-        module.no_log_values.add(module.params["api_key"].strip())
+    # Mask the key as the client sends it and a password in api_url, wherever the module echoes its arguments.
+    module.no_log_values.update(secret_forms(module.params))
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
 

@@ -26,7 +26,6 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
     PinggyError,
     PinggyOptionError,
     client_from_options,
-    connection_argument_spec,
 )
 
 display = Display()
@@ -34,6 +33,8 @@ display = Display()
 # The variables a play can set once for every plugin (the hashi_vault ansible_hashi_vault_* pattern).
 CONNECTION_VARS = {option: "pinggy_api_" + option.replace("api_", "", 1) for option in CONNECTION_OPTIONS}
 _STRICT_CHECKS: dict[str, t.Callable[[t.Any], t.Any]] = {"bool": check_type_bool, "float": check_type_float, "int": check_type_int}
+# Option types as plugin documentation spells them, for the ones ansible-core converts leniently.
+_DOC_TYPES = {"bool": "bool", "boolean": "bool", "int": "int", "integer": "int", "float": "float", "str": "str", "string": "str"}
 
 
 def strict_value(option: str, kind: str, value: t.Any) -> t.Any:
@@ -72,14 +73,25 @@ class PinggyPluginBase:
 
     _direct_options: dict[str, t.Any]
     _var_options: t.Mapping[str, t.Any]
+    _strict_options: dict[str, t.Any]
 
     def set_options(self, task_keys: t.Any = None, var_options: t.Any = None, direct: t.Any = None) -> None:
+        """ansible-core's set_options, then: no unknown option, and every typed option strictly of its type."""
         with self.pinggy_errors():
             super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)  # type: ignore[misc]
             self._direct_options, self._var_options = dict(direct or {}), var_options or {}
             message = unknown_options_message(self._direct_options, self._options)  # type: ignore[attr-defined]
             if message:
                 raise PinggyOptionError(message)
+            self._strict_options = {name: self._strict_option(name, kind) for name, kind in self._option_kinds().items()}
+
+    def _option_kinds(self) -> dict[str, str]:
+        definitions = C.config.get_configuration_definitions(self.plugin_type, self._load_name)  # type: ignore[attr-defined]
+        return {name: _DOC_TYPES[spec.get("type", "str")] for name, spec in definitions.items()
+                if spec.get("type", "str") in _DOC_TYPES and not name.startswith("_")}
+
+    def _strict_option(self, name: str, kind: str) -> t.Any:
+        return strict_value(name, kind, self._option_value(name, kind))
 
     @contextlib.contextmanager
     def pinggy_errors(self) -> t.Iterator[None]:
@@ -95,8 +107,8 @@ class PinggyPluginBase:
             return client_from_options(self.connection_options(), display.warning)
 
     def connection_options(self) -> dict[str, t.Any]:
-        spec = connection_argument_spec()
-        return {name: strict_value(name, spec[name]["type"], self._option_value(name, spec[name]["type"])) for name in CONNECTION_OPTIONS}
+        """The connection options as set_options checked them: strictly typed, templated where allowed."""
+        return {name: self._strict_options[name] for name in CONNECTION_OPTIONS}
 
     def _option_value(self, name: str, kind: str) -> t.Any:
         """The option's value from where it was set, templated where that source allows it."""

@@ -176,3 +176,10 @@ def test_timeout_is_a_deadline_for_the_whole_answer(where: str) -> None:
         assert time.monotonic() - started < 5
     finally:
         server.close()
+
+
+def test_secret_forms_are_what_masking_would_miss() -> None:
+    assert _api.secret_forms({"api_key": f"{API_KEY}\r\n", "api_url": "https://u:pa55-word@h.example/backend/api/v1"}) == {
+        API_KEY, "pa55-word"}
+    assert _api.secret_forms({"api_key": "  ", "api_url": "https://h.example/backend/api/v1"}) == set()
+    assert _api.secret_forms({"api_key": None, "api_url": "http://[::1/x"}) == set()

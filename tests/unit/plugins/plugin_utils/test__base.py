@@ -118,3 +118,22 @@ def test_inventory_refuses_bad_options_before_any_request(tmp_path: Path, emulat
         parse_source(tmp_path, {"api_key": API_KEY, "api_url": emulator.api_url, **config})
     assert message in str(error.value) and API_KEY not in str(error.value) and "pw-123456789" not in str(error.value)
     assert emulator.requests("total") == 0
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"reveal_tokens": "maybe"}, "reveal_tokens: expected a boolean"),
+    ({"days": True}, "days: expected a number"),
+    ({"max_workers": False}, "max_workers: expected a number"),
+    ({"page_size": "10.5"}, "page_size"),
+])
+def test_every_typed_lookup_option_is_strict(emulator: EmulatorControl, options: dict, message: str) -> None:
+    with pytest.raises(AnsibleError) as error:
+        history({}, api_key=API_KEY, api_url=emulator.api_url, **options)
+    assert message in str(error.value)
+    assert emulator.requests("total") == 0
+
+
+def test_inventory_boolean_options_are_strict(tmp_path: Path, emulator: EmulatorControl) -> None:
+    with pytest.raises(AnsibleError, match="strict: expected a boolean"):
+        parse_source(tmp_path, {"api_key": API_KEY, "api_url": emulator.api_url, "strict": "ture"})
+    assert emulator.requests("total") == 0
