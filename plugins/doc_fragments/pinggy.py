@@ -119,3 +119,26 @@ options:
     type: bool
     default: false
 """
+
+    # The filters of the active tunnels (module and inventory): pinggy.tunnels.pinggy.filters.
+    FILTERS = r"""
+options:
+  mode:
+    description:
+      - Keep only tunnels of these modes.
+      - A UDP tunnel is one whose C(mode_udp) is V(udp).
+    type: list
+    elements: str
+    choices: [http, tcp, tls, tlstcp, udp]
+  subdomain:
+    description:
+      - Keep only tunnels whose subdomain or custom domain matches one of these shell-style patterns (C(fnmatch)).
+      - Matching is case-insensitive, for example V(db-*.a.pinggy.link) or V(*.example.com).
+    type: list
+    elements: str
+  token_name:
+    description:
+      - Keep only tunnels created with a token of one of these names.
+    type: list
+    elements: str
+"""

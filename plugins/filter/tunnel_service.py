@@ -20,7 +20,10 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-SSH_MODES = ("http", "tcp", "tls", "tlstcp")
+from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES
+
+# OpenSSH forwards TCP only: a UDP tunnel needs the Pinggy app.
+SSH_MODES = tuple(mode for mode in MODES if mode != "udp")
 # Keywords Pinggy reads in the user name; a token equal to one of them would be taken as the keyword.
 USER_KEYWORDS = SSH_MODES + ("udp", "qr", "aqr", "auth", "force")
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")

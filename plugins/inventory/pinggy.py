@@ -38,6 +38,7 @@ author:
 extends_documentation_fragment:
   - pinggy.tunnels.pinggy
   - pinggy.tunnels.pinggy.plugins
+  - pinggy.tunnels.pinggy.filters
   - pinggy.tunnels.pinggy.tokens
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
@@ -55,19 +56,6 @@ options:
     type: list
     elements: str
     default: [customdomain, subdomain]
-  mode:
-    description: Keep only tunnels of these modes. A UDP tunnel is one whose C(mode_udp) is V(udp).
-    type: list
-    elements: str
-    choices: [http, tcp, tls, tlstcp, udp]
-  subdomain:
-    description: Keep only tunnels whose subdomain or custom domain matches one of these shell-style patterns (case-insensitive).
-    type: list
-    elements: str
-  token_name:
-    description: Keep only tunnels created with a token of one of these names.
-    type: list
-    elements: str
 """
 
 EXAMPLES = r"""
@@ -99,6 +87,7 @@ from ansible.utils.display import Display
 from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyClient
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     MODES,
+    PORT_MODES,
     effective_mode,
     filter_sessions,
     has_redacted_tokens,
@@ -112,7 +101,6 @@ from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make
 
 display = Display()
 
-PORT_MODES = ("tcp", "tlstcp", "udp")
 ODD_FIELDS_VAR = "pinggy_fields_with_invalid_names"
 # A warning lists this many names or ids, then says how many more.
 WARN_LIST = 5

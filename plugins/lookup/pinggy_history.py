@@ -163,10 +163,10 @@ _raw:
 import typing as t
 from datetime import date, datetime, timedelta, timezone
 
-from ansible.errors import AnsibleError, AnsibleLookupError
+from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.pinggy.tunnels.plugins.module_utils._api import MAX_WORKERS_LIMIT
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import MAX_WORKERS_LIMIT, PinggyOptionError
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     compile_query,
     filter_sessions,
@@ -190,15 +190,15 @@ def _parse_date(value: t.Any, option: str, today: date) -> date:
             raise ValueError(text)
         day = date.fromisoformat(text)
     except ValueError:
-        raise AnsibleError(f"{option}: expected a date as YYYY-MM-DD, got {text[:40]!r}") from None
+        raise PinggyOptionError(f"{option}: expected a date as YYYY-MM-DD, got {text[:40]!r}") from None
     if day > today:
-        raise AnsibleError(f"{option}: {day} is in the future (today is {today} UTC)")
+        raise PinggyOptionError(f"{option}: {day} is in the future (today is {today} UTC)")
     return day
 
 
 def _in_range(value: int, option: str, low: int, high: int) -> int:
     if value is None or not low <= value <= high:
-        raise AnsibleError(f"{option}: expected an integer from {low} to {high}, got {value!r}")
+        raise PinggyOptionError(f"{option}: expected an integer from {low} to {high}, got {value!r}")
     return value
 
 
@@ -206,11 +206,11 @@ def resolve_date_range(terms: t.Sequence[t.Any], start_date: t.Any, end_date: t.
                        today: date) -> tuple[date, date]:
     """The (start, end) UTC dates asked for, checked against the API's rules before any request."""
     if len(terms) > 2:
-        raise AnsibleError(f"terms: expected one date or a start and an end date, got {len(terms)} terms")
+        raise PinggyOptionError(f"terms: expected one date or a start and an end date, got {len(terms)} terms")
     if terms and (start_date or end_date or days is not None):
-        raise AnsibleError("terms: give dates either as positional terms or as start_date/end_date/days, not both")
+        raise PinggyOptionError("terms: give dates either as positional terms or as start_date/end_date/days, not both")
     if days is not None and (start_date or end_date):
-        raise AnsibleError("days: cannot be combined with start_date or end_date")
+        raise PinggyOptionError("days: cannot be combined with start_date or end_date")
     if terms:
         start_date, end_date = terms[0], terms[-1]
     if start_date or end_date:
@@ -221,10 +221,10 @@ def resolve_date_range(terms: t.Sequence[t.Any], start_date: t.Any, end_date: t.
         count = _in_range(DEFAULT_DAYS if days is None else days, "days", 1, HISTORY_WINDOW_DAYS)
         start, end = today - timedelta(days=count - 1), today
     if start > end:
-        raise AnsibleError(f"start_date: {start} is after end_date {end}")
+        raise PinggyOptionError(f"start_date: {start} is after end_date {end}")
     oldest = today - timedelta(days=HISTORY_WINDOW_DAYS)
     if start < oldest:
-        raise AnsibleError(f"start_date: {start} is older than {HISTORY_WINDOW_DAYS} days (oldest allowed: {oldest})")
+        raise PinggyOptionError(f"start_date: {start} is older than {HISTORY_WINDOW_DAYS} days (oldest allowed: {oldest})")
     return start, end
 
 
@@ -238,27 +238,21 @@ class LookupModule(PinggyPluginBase, LookupBase):
     def run(self, terms: list[t.Any], variables: t.Optional[dict[str, t.Any]] = None, **kwargs: t.Any) -> list[t.Any]:
         # set_options also rejects unknown options and a mode outside the documented choices, before any request.
         self.set_options(var_options=variables, direct=kwargs)
-        modes = self.get_option("mode") or []
+        with self.pinggy_errors():
+            return make_unsafe(self._records(terms))
+
+    def _records(self, terms: list[t.Any]) -> list[t.Any]:
+        """Every option checked, then the history fetched, normalized, redacted, filtered and queried."""
         start, end = resolve_date_range(terms, self.get_option("start_date"), self.get_option("end_date"),
                                         self.get_option("days"), datetime.now(timezone.utc).date())
         page_size = _in_range(self.get_option("page_size"), "page_size", 1, PAGE_SIZE_MAX)
         max_workers = _in_range(self.get_option("max_workers"), "max_workers", 1, MAX_WORKERS_LIMIT)
-        query = None
-        if self.get_option("query") is not None:
-            try:
-                query = compile_query(self.get_option("query"))
-            except ValueError as exc:
-                raise AnsibleError(str(exc)) from None
-
-        client = self.pinggy_client()
-        with self.pinggy_errors():
-            raw_records = client.history(start, end, page_size=page_size, max_workers=max_workers)
+        query = compile_query(self.get_option("query")) if self.get_option("query") is not None else None
+        raw_records = self.pinggy_client().history(start, end, page_size=page_size, max_workers=max_workers)
         records = filter_sessions(
-            redact_tokens((normalize_history(record) for record in raw_records), self.get_option("reveal_tokens")), modes=modes)
+            redact_tokens((normalize_history(record) for record in raw_records), self.get_option("reveal_tokens")),
+            modes=self.get_option("mode") or [])
         if query is None:
-            return make_unsafe(records)
-        try:
-            result = run_query(query, records)
-        except ValueError as exc:
-            raise AnsibleError(str(exc)) from None
-        return make_unsafe(result if isinstance(result, list) else [result])
+            return records
+        result = run_query(query, records)
+        return result if isinstance(result, list) else [result]

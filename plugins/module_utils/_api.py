@@ -66,6 +66,10 @@ class PinggyOptionError(PinggyError, ValueError):
     """An option value that cannot work, found before any request."""
 
 
+class PinggyQueryError(PinggyError, ValueError):
+    """A JMESPath query that does not compile, or fails on the records."""
+
+
 class PinggyAuthError(PinggyError):
     """The API rejected the key (HTTP 401/403)."""
 

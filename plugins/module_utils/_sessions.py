@@ -13,6 +13,8 @@ from datetime import datetime
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyQueryError
+
 try:
     import jmespath
 except ImportError:
@@ -45,6 +47,8 @@ _URL_FORMS: dict[str, tuple[str, t.Optional[int]]] = {
     "udp": ("udp", None),
     "tls": ("tls", 443),
 }
+# The modes whose tunnels have a port of their own (http and tls are reached on 443).
+PORT_MODES = tuple(mode for mode, (_scheme, fixed_port) in _URL_FORMS.items() if fixed_port is None)
 
 
 def valid_port(value: t.Any) -> t.Optional[int]:
@@ -175,22 +179,22 @@ def filter_sessions(
 def compile_query(expression: str) -> t.Any:
     """Compile a JMESPath expression up front, so a typo fails before any API request.
 
-    Raises ValueError with a one-line reason naming the query option.
+    Raises PinggyQueryError with a one-line reason naming the query option.
     """
     if not HAS_JMESPATH:
-        raise ValueError("query: the Python library 'jmespath' is required: pip install jmespath")
+        raise PinggyQueryError("query: the Python library 'jmespath' is required: pip install jmespath")
     try:
         return jmespath.compile(expression)
     except jmespath.exceptions.JMESPathError as exc:
-        raise ValueError(f"query: invalid JMESPath expression {expression!r}: {_one_line(exc)}") from None
+        raise PinggyQueryError(f"query: invalid JMESPath expression {expression!r}: {_one_line(exc)}") from None
 
 
 def run_query(query: t.Any, data: t.Any) -> t.Any:
-    """Apply a compiled query; a runtime error (e.g. sum() over strings) becomes a one-line ValueError naming query."""
+    """Apply a compiled query; a runtime error (e.g. sum() over strings) becomes a one-line PinggyQueryError naming query."""
     try:
         return query.search(data)
     except jmespath.exceptions.JMESPathError as exc:
-        raise ValueError(f"query: JMESPath expression {query.expression!r} failed on the records: {_one_line(exc)}") from None
+        raise PinggyQueryError(f"query: JMESPath expression {query.expression!r} failed on the records: {_one_line(exc)}") from None
 
 
 def _one_line(error: Exception) -> str:

@@ -22,6 +22,7 @@ author:
   - Pinggy Tunnels Maintainers (@pinggy)
 extends_documentation_fragment:
   - pinggy.tunnels.pinggy
+  - pinggy.tunnels.pinggy.filters
   - pinggy.tunnels.pinggy.tokens
 attributes:
   check_mode:
@@ -37,24 +38,6 @@ attributes:
     membership:
       - pinggy.tunnels.pinggy
 options:
-  mode:
-    description:
-      - Keep only tunnels of these modes.
-      - A UDP tunnel is one whose C(mode_udp) is V(udp).
-    type: list
-    elements: str
-    choices: [http, tcp, tls, tlstcp, udp]
-  subdomain:
-    description:
-      - Keep only tunnels whose subdomain or custom domain matches one of these shell-style patterns (C(fnmatch)).
-      - Matching is case-insensitive, for example V(db-*.a.pinggy.link) or V(*.example.com).
-    type: list
-    elements: str
-  token_name:
-    description:
-      - Keep only tunnels created with a token of one of these names.
-    type: list
-    elements: str
   query:
     description:
       - A JMESPath expression applied to the filtered list of sessions; its value is returned as RV(result).
@@ -194,6 +177,8 @@ result:
   sample: ["tcp://mytest.v.awesomeapp.a.pinggy.link:10003"]
 """
 
+import typing as t
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
@@ -205,54 +190,59 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
     secret_forms,
 )
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
+    HAS_JMESPATH,
+    JMESPATH_IMPORT_ERROR,
     MODES,
+    compile_query,
     filter_sessions,
     normalize_active,
-    compile_query,
     redact_tokens,
     run_query,
 )
 
 
-def main() -> None:
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+def argument_spec() -> dict[str, dict[str, t.Any]]:
+    """The connection options plus this module's filters and query."""
+    spec = connection_argument_spec()
+    spec.update(
         mode={"type": "list", "elements": "str", "choices": list(MODES)},
         subdomain={"type": "list", "elements": "str"},
         token_name={"type": "list", "elements": "str"},
         query={"type": "str"},
         reveal_tokens={"type": "bool", "default": False},
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    return spec
+
+
+def run(module: AnsibleModule) -> dict[str, t.Any]:
+    """The module's result; any failure is a PinggyError with one line (the query is compiled before any request)."""
+    params = module.params
+    query = compile_query(params["query"]) if params["query"] is not None else None
+    raw_sessions = client_from_options(params, module.warn).active_sessions()
+    sessions = filter_sessions(
+        redact_tokens((normalize_active(record) for record in raw_sessions), params["reveal_tokens"]),
+        modes=params["mode"],
+        subdomains=params["subdomain"],
+        token_names=params["token_name"],
+    )
+    result = {"changed": False, "sessions": sessions, "count": len(sessions)}
+    if query is not None:
+        result["result"] = run_query(query, sessions)
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     # Mask the key as the client sends it and a password in api_url, wherever the module echoes its arguments.
     module.no_log_values.update(secret_forms(module.params))
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-
-    query = None
-    if module.params["query"] is not None:
-        try:
-            query = compile_query(module.params["query"])
-        except ValueError as exc:
-            module.fail_json(msg=str(exc))
-
+    if module.params["query"] is not None and not HAS_JMESPATH:
+        module.fail_json(msg=missing_required_lib("jmespath"), exception=JMESPATH_IMPORT_ERROR)
     try:
-        raw_sessions = client_from_options(module.params, module.warn).active_sessions()
+        result = run(module)
     except PinggyError as exc:
         module.fail_json(msg=str(exc))
-
-    sessions = filter_sessions(
-        redact_tokens((normalize_active(record) for record in raw_sessions), module.params["reveal_tokens"]),
-        modes=module.params["mode"],
-        subdomains=module.params["subdomain"],
-        token_names=module.params["token_name"],
-    )
-    result = {"changed": False, "sessions": sessions, "count": len(sessions)}
-    if query is not None:
-        try:
-            result["result"] = run_query(query, sessions)
-        except ValueError as exc:
-            module.fail_json(msg=str(exc))
     module.exit_json(**result)
 
 

@@ -13,7 +13,9 @@ from typing import Any, Iterator, Optional
 import pytest
 import requests
 
+from ansible_collections.pinggy.tunnels.plugins.module_utils import _sessions
 from ansible_collections.pinggy.tunnels.tests.emulator import Emulator
+from ansible_collections.pinggy.tunnels.tests.emulator import data as emulator_data
 
 COLLECTION_ROOT = Path(__file__).parents[3]
 SEED_FIXTURE = COLLECTION_ROOT / "tests" / "emulator" / "fixtures" / "seed.json"
@@ -355,3 +357,8 @@ def test_hostile_data_is_served_as_it_is_and_can_be_ended(api: requests.Session,
     assert [record["token_value"] for record in page["content"]] == [record.get("token_value") for record in data["history"]]
     ended = control(emulator, "DELETE", "sessions")
     assert len(ended) == len(data["active"]) and control(emulator, "GET", "state")["active"] == 0
+
+
+def test_emulator_modes_agree_with_the_client() -> None:
+    """The emulator models the server, so it keeps its own copy of the modes; this keeps the two in step."""
+    assert emulator_data.MODES == _sessions.MODES and emulator_data.PORT_MODES == _sessions.PORT_MODES

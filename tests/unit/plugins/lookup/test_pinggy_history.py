@@ -21,6 +21,7 @@ except ImportError:  # ansible-core < 2.19 templates every string it is given
         return value
 
 from ansible_collections.pinggy.tunnels.plugins.lookup.pinggy_history import resolve_date_range
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyOptionError
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import DATA_TAGGING
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import (
     API_KEY,
@@ -65,7 +66,7 @@ def test_date_ranges(terms: list, options: dict, expected: tuple) -> None:
 ])
 def test_invalid_ranges_name_the_option(terms: list, options: dict, message: str) -> None:
     arguments = {"start_date": None, "end_date": None, "days": None, **options}
-    with pytest.raises(AnsibleError) as error:
+    with pytest.raises(PinggyOptionError) as error:
         resolve_date_range(terms, today=TODAY, **arguments)
     assert str(error.value).startswith(message)
 
