@@ -24,7 +24,7 @@ from ansible_collections.pinggy.tunnels.plugins.inventory.pinggy import name_hos
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import is_dns_name
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import DATA_TAGGING
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, SEED_SESSION, EmulatorControl, hostile_data
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import API_KEY, SEED_SESSION, EmulatorControl, hostile_data
 
 HOSTNAMES = ["customdomain", "subdomain"]
 

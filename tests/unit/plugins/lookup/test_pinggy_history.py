@@ -23,7 +23,7 @@ except ImportError:  # ansible-core < 2.19 templates every string it is given
 from ansible_collections.pinggy.tunnels.plugins.lookup.pinggy_history import resolve_date_range
 from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyOptionError
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import DATA_TAGGING
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import (
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import (
     API_KEY,
     EmulatorControl,
     hostile_data,

@@ -20,7 +20,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
     PinggyResponseError,
     client_from_options,
 )
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, SEED_SESSION, EmulatorControl
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import API_KEY, SEED_SESSION, EmulatorControl
 
 GALAXY_YML = Path(__file__).parents[4] / "galaxy.yml"
 

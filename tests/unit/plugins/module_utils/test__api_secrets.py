@@ -18,7 +18,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
     PinggyOptionError,
     redact_key,
 )
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, SEED_SESSION, EmulatorControl
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import API_KEY, SEED_SESSION, EmulatorControl
 
 
 def key_runs(key: str, width: int = _api.KEY_RUN_CHARS) -> set[str]:

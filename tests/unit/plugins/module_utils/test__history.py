@@ -14,8 +14,9 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
     PinggyResponseError,
 )
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import normalize_history, parse_client_ip
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import (
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import (
     API_KEY,
+    SEED_HISTORY,
     EmulatorControl,
     history_records,
     utc_today,
@@ -110,14 +111,6 @@ def test_page_counts_that_are_not_counts_are_an_error(emulator: EmulatorControl,
     emulator.fault(kind="status", status=200, count=1, endpoint="history", body=json.dumps({"content": [], **counts}))
     with pytest.raises(PinggyResponseError, match="expected non-negative integers"):
         _history(emulator)
-
-
-SEED_HISTORY = {
-    "start_time": "2025-02-06T16:16:44.571+00:00", "end_time": "2025-02-07T06:15:26.294+00:00",
-    "user_email": "youremail@example.com", "token_value": "AAXXYY99F", "virtual_token_value": None,
-    "domains": ["test.example.com", "test.a.pinggy.link"], "mode": "http", "mode_udp": "",
-    "client_ip": "[5.7.152.215]:48696", "port": None,
-}
 
 
 def test_seed_history_record_gains_derived_fields() -> None:

@@ -15,7 +15,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     tunnel_url,
     valid_port,
 )
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import SEED_SESSION
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import SEED_SESSION
 
 
 def test_seed_record_is_snake_cased_with_host_and_url() -> None:

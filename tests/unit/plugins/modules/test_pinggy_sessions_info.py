@@ -2,56 +2,25 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import typing as t
 from pathlib import Path
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
-
 from ansible_collections.pinggy.tunnels.plugins.modules import pinggy_sessions_info
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, SEED_SESSION, EmulatorControl, hostile_data
-
-try:  # ansible-core >= 2.19 ships the supported way to hand arguments to a module under test.
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:
-    @contextlib.contextmanager  # type: ignore[no-redef]
-    def patch_module_args(args: dict[str, t.Any]) -> t.Iterator[None]:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
-            yield
-
-
-class ModuleExit(Exception):
-    """exit_json or fail_json was called; carries the result."""
-
-    def __init__(self, result: dict[str, t.Any], failed: bool) -> None:
-        super().__init__(result)
-        self.result = result
-        self.failed = failed
+from ansible_collections.pinggy.tunnels.tests.unit.plugins import module_runner
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import API_KEY, SEED_SESSION, EmulatorControl, hostile_data
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.module_runner import ModuleExit, capture_exit
 
 
 @pytest.fixture(autouse=True)
-def capture_exit(monkeypatch: pytest.MonkeyPatch) -> None:
-    def exit_json(_module: basic.AnsibleModule, **result: t.Any) -> None:
-        raise ModuleExit(result, failed=False)
-
-    def fail_json(_module: basic.AnsibleModule, msg: str, **result: t.Any) -> None:
-        raise ModuleExit({"msg": msg, **result}, failed=True)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    for name in ("PINGGY_API_KEY", "PINGGY_API_URL", "PINGGY_VALIDATE_CERTS", "PINGGY_TIMEOUT", "PINGGY_RETRIES"):
-        monkeypatch.delenv(name, raising=False)
+def module_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    capture_exit(monkeypatch)
 
 
 def run_module(args: dict[str, t.Any]) -> ModuleExit:
-    with patch_module_args(args), pytest.raises(ModuleExit) as outcome:
-        pinggy_sessions_info.main()
-    return outcome.value
+    return module_runner.run_module(pinggy_sessions_info.main, args)
 
 
 SESSIONS = [

@@ -16,7 +16,7 @@ from ansible.template import Templar
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyOptionError
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import CONNECTION_VARS, strict_value, unknown_options_message
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, SEED_SESSION, EmulatorControl
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import API_KEY, SEED_SESSION, EmulatorControl
 
 
 @pytest.mark.parametrize("kind, given, expected", [
