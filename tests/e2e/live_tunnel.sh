@@ -12,6 +12,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib/sshd.sh"
 # shellcheck source=tests/e2e/lib/emulator.sh
 source "$(dirname "$0")/lib/emulator.sh"
+# shellcheck source=tests/e2e/lib/gate.sh
+source "$(dirname "$0")/lib/gate.sh"
 # shellcheck source=tests/utils/ssh_tunnel.sh
 source "$(dirname "$0")/../utils/ssh_tunnel.sh"
 
@@ -64,13 +66,7 @@ kill "$tunnel_pid"
 wait "$tunnel_pid" 2>/dev/null || true
 tunnel_pid=""
 closed_at=$(date +%s)
-rc=0
-for _ in $(seq 1 10); do
-  rc=0
-  ansible-playbook pinggy.tunnels.gate -e "@$work/expected.yml" > "$work/gate_down.out" 2>&1 || rc=$?
-  [ "$rc" -ne 0 ] && break
-  sleep 1
-done
+gate_until_fails "$work/expected.yml" "$work/gate_down.out"
 [ "$rc" -eq 2 ] || { cat "$work/gate_down.out"; fail "the gate still passed (or errored) 10 s after the tunnel closed"; }
 grep -q "expected at least 1 tcp tunnel with token e2e: found 0" "$work/gate_down.out" || fail "the gate's message is missing"
 

@@ -19,6 +19,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib/sshd.sh"
 # shellcheck source=tests/e2e/lib/emulator.sh
 source "$(dirname "$0")/lib/emulator.sh"
+# shellcheck source=tests/e2e/lib/gate.sh
+source "$(dirname "$0")/lib/gate.sh"
 
 started=$(date +%s)
 work=$(mktemp -d)
@@ -228,13 +230,7 @@ leftover=$(find "$work/etc" "$work/units" "$work/state" -name 'ssh*' -o -name 'w
 [ -z "$leftover" ] || fail "state: absent left files: $leftover"
 kill "${pids[@]:1}"
 wait "${pids[@]:1}" 2>/dev/null || true
-rc=0
-for _ in $(seq 1 10); do
-  rc=0
-  ansible-playbook pinggy.tunnels.gate -e "@$work/expected.yml" > "$work/gate_down.out" 2>&1 || rc=$?
-  [ "$rc" -ne 0 ] && break
-  sleep 1
-done
+gate_until_fails "$work/expected.yml" "$work/gate_down.out"
 [ "$rc" -eq 2 ] || { cat "$work/gate_down.out"; fail "the gate did not fail once the tunnels were removed"; }
 grep -q "expected at least 1 tcp tunnel with token $tcp_token: found 0" "$work/gate_down.out" || fail "the gate's message is missing"
 
