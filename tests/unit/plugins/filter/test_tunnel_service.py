@@ -149,3 +149,33 @@ def test_duplicate_names_and_bad_settings_are_refused() -> None:
 def test_shown_option_hides_passwords_and_keys() -> None:
     assert [shown_option(option) for option in ("b:alice:pw:x", "k:key", "w:10.0.0.0/8", "x:https")] == [
         "b:alice:***", "k:***", "w:10.0.0.0/8", "x:https"]
+
+
+@pytest.mark.parametrize(("tunnel", "message"), [
+    (_tunnel(options=["k:"]), r"option 'k:\*\*\*' must be k:key"),
+    (_tunnel(options=["u:X-Env"]), r"option 'u:X-Env' must be u:Header:Value"),
+    (_tunnel(options=["x:xff:Bad Header"]), r"has whitespace"),
+    (_tunnel(options=["x:xff:Bad/Header"]), r"must be x:xff or x:xff:Header"),
+    (_tunnel(options=["x:localServerTls:bad_sni!"]), r"must be x:localServerTls or x:localServerTls:SNI"),
+    (_tunnel(options=[7]), r"every option must be a string, got a int"),
+    (_tunnel(token_name=["prod"]), r"token_name must be a string"),
+    (_tunnel(force="yes"), r"force must be a boolean, got 'yes'"),
+    ("web", r"tunnel_service_tunnels\[0\] must be a dictionary"),
+])
+def test_hostile_tunnel_values_fail_with_one_line(tunnel: t.Any, message: str) -> None:
+    error = _error([tunnel])
+    assert error.count("\n") == 0 and re.search(message, error), error
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"server": "bad host"}, "tunnel_service_server must be a host name or an IP address"),
+    ({"keepalive_count": True}, "tunnel_service_keepalive_count must be an integer from 1 to 100, got True"),
+    ({"known_hosts": "a.pinggy.io ssh-ed25519 AAAA\n", "port": "443"}, None),
+    ({"known_hosts": [""]}, "tunnel_service_known_hosts must be a list of known_hosts lines"),
+    ({"unit_prefix": "pinggy tunnel"}, "tunnel_service_unit_prefix must be letters, digits"),
+])
+def test_hostile_settings_fail_with_one_line(settings: dict[str, t.Any], message: t.Optional[str]) -> None:
+    if message is None:  # strings from -e and a known_hosts block are accepted
+        assert tunnel_service_plan([_tunnel()], {**SETTINGS, **settings})[0]["name"] == "web"
+        return
+    assert message in _error([_tunnel()], {**SETTINGS, **settings})
