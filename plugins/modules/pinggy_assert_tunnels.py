@@ -13,13 +13,12 @@ description:
   - Reads the active tunnels of a Pinggy account until every expectation in O(expected) is met or
     O(wait_timeout) has passed, optionally probes the matched tunnels, and fails with one message naming every
     unmet expectation, the tunnels seen, and every failed probe.
-  - Runs on the controller, in the Ansible process (an action plugin, as M(ansible.builtin.assert) is): no module
+  - Runs on the controller, in the Ansible process (an action plugin, as M(ansible.builtin.assert) is), so no module
     is sent anywhere, whatever the play's hosts; use C(run_once) to gate a whole play once.
   - The gate never passes without a successful API answer; an API error (a wrong key, an outage) fails it at once,
     even while waiting.
   - Matching is the P(pinggy.tunnels.tunnel_expectations#filter) filter's, and the failure message is the one of
-    the R(pinggy.tunnels.assert_tunnels,ansible_collections.pinggy.tunnels.assert_tunnels_role) role, which runs this
-    action.
+    the C(pinggy.tunnels.assert_tunnels) role, which runs this action.
   - Connection options that neither the task nor C(module_defaults) sets are taken from the variables
     C(pinggy_api_key), C(pinggy_api_url), C(pinggy_api_validate_certs), C(pinggy_api_timeout) and
     C(pinggy_api_retries) when they are defined, then from the E(PINGGY_*) environment variables of the controller.
