@@ -17,8 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.six.moves.urllib.error import HTTPError
-from ansible.module_utils.urls import open_url
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -103,6 +101,10 @@ def probe_tcp(host: str, port: int, timeout: float) -> tuple[bool, str]:
 
 def probe_http(url: str, headers: dict[str, str], statuses: list[int], timeout: float, validate_certs: bool) -> tuple[bool, str]:
     """One GET; passes when the status is accepted (ansible.builtin.uri's wording when not)."""
+    # Imported only when probing: most gates do not, and this is a noticeable part of the task's start-up.
+    from urllib.error import HTTPError  # pylint: disable=import-outside-toplevel
+    from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
+
     try:
         response = open_url(url, method="GET", headers=headers, timeout=timeout, validate_certs=validate_certs,
                             follow_redirects="safe", http_agent="pinggy.tunnels")
