@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -71,10 +72,16 @@ PLAYS = {
 }
 
 
-def timed_run(argv: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of ansible-playbook and its workers): CPU time hardly depends on the machine's load."""
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", *argv], env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds() - cpu_started
 
 
 def appear_to_pass(play: pathlib.Path, env: dict[str, str], control: str) -> float:
@@ -111,20 +118,26 @@ def main() -> int:
         expected.write_text('assert_tunnels_expected:\n  - {subdomain: "db-1.*", mode: tcp}\n', encoding="utf-8")
         argv = {"trivial": [str(plays["trivial"])], "gate": ["pinggy.tunnels.gate", "-e", f"@{expected}"],
                 "action": [str(plays["action"])], "sessions_info": [str(plays["sessions_info"])]}
-        times: dict[str, list[float]] = {name: [] for name in argv}
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in argv}
         for _run in range(RUNS):
             for name, arguments in argv.items():
                 times[name].append(timed_run(arguments, env))
-        best = {name: min(values) for name, values in times.items()}
+        best = {name: min(wall for wall, _cpu in values) for name, values in times.items()}
+        cpu = {name: min(used for _wall, used in values) for name, values in times.items()}
         latency = appear_to_pass(plays["wait"], env, control)
     report = Report(f"deployment gate: best of {RUNS} runs each, interleaved")
     report.figure("one-task localhost playbook (debug)", best["trivial"])
     report.figure("ansible-playbook pinggy.tunnels.gate", best["gate"])
     report.figure("one pinggy_assert_tunnels task", best["action"])
     report.figure("one pinggy_sessions_info task", best["sessions_info"])
+    for name in ("trivial", "gate", "action", "sessions_info"):
+        report.figure(f"CPU, {name}", cpu[name])
     report.ratio("gate playbook / one-task playbook", best["gate"] / best["trivial"], at_most=1.3)
     report.ratio("assert_tunnels task / one-task playbook", best["action"] / best["trivial"], at_most=1.3)
     report.ratio("assert_tunnels / sessions_info task", best["action"] / best["sessions_info"], at_most=1.0)
+    report.ratio("CPU: gate playbook / one-task playbook", cpu["gate"] / cpu["trivial"])
+    report.ratio("CPU: assert_tunnels task / one-task", cpu["action"] / cpu["trivial"])
+    report.ratio("CPU: assert_tunnels / sessions_info", cpu["action"] / cpu["sessions_info"])
     report.check("tunnel appears -> gate passes", latency <= DELAY + 0.5, f"{latency:.2f} s (target <= {DELAY + 0.5:g} s, delay {DELAY} s)")
     return report.finish()
 
