@@ -179,11 +179,12 @@ class ActionModule(ActionBase):
         attempts = 0
         while True:
             attempts += 1
-            sessions = redact_tokens(normalize_active(record) for record in client.active_sessions())
             try:
+                sessions = redact_tokens(normalize_active(record) for record in client.active_sessions())
                 report = tunnel_expectations(sessions, params["expected"])
-            except AnsibleError as exc:
-                return {"failed": True, "msg": str(exc), "attempts": attempts}
+            except (PinggyError, AnsibleError) as exc:
+                # An API error ends the wait at once: the gate never passes without a successful answer.
+                return {"failed": True, "msg": str(exc), "attempts": attempts, "elapsed": round(time.monotonic() - started, 3)}
             remaining = deadline - time.monotonic()
             if report["met"] or remaining <= 0:
                 break
