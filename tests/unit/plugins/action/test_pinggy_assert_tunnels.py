@@ -116,11 +116,12 @@ def test_connection_from_variables_and_module_defaults_first(emulator: EmulatorC
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
+        # Recorded before answering, so the test sees it once the probe has its answer.
+        self.server.hosts.append(self.headers.get("Host"))  # type: ignore[attr-defined]
         status = int(self.path.strip("/") or "200")
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
-        self.server.hosts.append(self.headers.get("Host"))  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002  # pylint: disable=redefined-builtin
         pass
