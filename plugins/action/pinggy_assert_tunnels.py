@@ -36,6 +36,7 @@ display = Display()
 MESSAGE_PREFIX = "pinggy.tunnels.assert_tunnels: "
 PROBE_WORKERS = 16
 TCP_RETRY_SECONDS = 0.2
+PROBE_ORDER = {"tcp": 0, "http": 1, "invalid": 2}
 
 
 def argument_spec() -> dict[str, dict[str, t.Any]]:
@@ -195,7 +196,9 @@ class ActionModule(ActionBase):
             with ThreadPoolExecutor(max_workers=min(PROBE_WORKERS, len(report["probes"]))) as pool:
                 probes = list(pool.map(lambda probe: run_probe(probe, params), report["probes"]))
         problems = ([report["message"]] if not report["met"] else [])
-        problems += [f"probe failed for {probe['label']}: {probe['msg']}" for probe in probes if not probe["ok"]]
+        # In the role's order: failed TCP probes, failed HTTP probes, then the tunnels that could not be probed.
+        failed = sorted((probe for probe in probes if not probe["ok"]), key=lambda probe: PROBE_ORDER[probe["kind"]])
+        problems += [f"probe failed for {probe['label']}: {probe['msg']}" for probe in failed]
         answer = {
             "matched": report["tunnels"],
             "attempts": attempts,

@@ -187,6 +187,17 @@ def test_invalid_probe_targets_are_reported_not_contacted(emulator: EmulatorCont
     assert "the tunnel's port is not an integer from 1 to 65535, not probed" in result["msg"]
 
 
+def test_failed_probes_in_the_role_order(emulator: EmulatorControl, http_server: ThreadingHTTPServer) -> None:
+    port = http_server.server_address[1]
+    emulator.reset(active=[{"id": "i1", "subdomain": "noport.a.pinggy.link", "mode": "tcp", "port": None},
+                           {"id": "h1", "subdomain": "web.a.pinggy.link", "mode": "http", "port": port},
+                           {"id": "t1", "subdomain": "closed.a.pinggy.link", "mode": "tcp", "port": closed_port()}])
+    result = run_gate(connection(emulator, expected=[{"min_count": 3}], probe=True, probe_timeout=1,
+                                 probe_address="127.0.0.1", probe_path="/500"))
+    labels = [part.split(":")[0] for part in result["msg"].split("probe failed for ")[1:]]
+    assert labels == ["tcp", "https", "tcp noport.a.pinggy.link"]
+
+
 def test_check_mode_reads_and_probes(emulator: EmulatorControl) -> None:
     closed = closed_port()
     emulator.reset(active=[{"id": "p2", "subdomain": "closed.a.pinggy.link", "mode": "tcp", "port": closed}])
