@@ -59,9 +59,11 @@ options:
     type: str
   page_size:
     description:
-      - Records asked for per page, between 1 and 2000. The server may cap it; every record is still fetched once.
+      - Records asked for per page, between 1 and 2000. The default is the largest page the API serves (a Spring
+        pageable endpoint capped at 2000), so a long history takes the fewest requests.
+      - The server may cap it lower; every record is still fetched once.
     type: int
-    default: 100
+    default: 2000
   max_workers:
     description:
       - At most this many page requests in flight at once, between 1 and 16.

@@ -1,0 +1,210 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinggy.tunnels contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pinggy_assert_tunnels: the deployment gate in one controller-side task (documentation: modules/pinggy_assert_tunnels.py).
+
+It reads the active tunnels in-process (no AnsiballZ round trip per poll), matches them with the
+tunnel_expectations filter's function (one implementation), probes the matched ones concurrently, and
+fails with the same one-line message as the assert_tunnels role.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.pinggy.tunnels.plugins.filter.tunnel_expectations import tunnel_expectations
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
+    PinggyError,
+    client_from_options,
+    connection_argument_spec,
+)
+from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES, normalize_active, redact_tokens
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import CONNECTION_VARS
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make_unsafe
+
+display = Display()
+
+# The role's failure message starts so; the role's tests and users' log searches rely on it.
+MESSAGE_PREFIX = "pinggy.tunnels.assert_tunnels: "
+PROBE_WORKERS = 16
+TCP_RETRY_SECONDS = 0.2
+PROBE_ORDER = {"tcp": 0, "http": 1, "invalid": 2}
+
+
+def argument_spec() -> dict[str, dict[str, t.Any]]:
+    """The options, documented in modules/pinggy_assert_tunnels.py."""
+    spec = connection_argument_spec()
+    spec.update(
+        expected={"type": "list", "elements": "dict", "required": True, "options": {
+            "subdomain": {"type": "str"},
+            "custom_domain": {"type": "str"},
+            "mode": {"type": "str", "choices": list(MODES)},
+            "token_name": {"type": "str"},
+            "port": {"type": "int"},
+            "min_count": {"type": "int", "default": 1},
+        }},
+        wait_timeout={"type": "int", "default": 0},
+        delay={"type": "int", "default": 5},
+        probe={"type": "bool", "default": False},
+        probe_timeout={"type": "int", "default": 10},
+        probe_status={"type": "list", "elements": "int", "default": [200]},
+        probe_path={"type": "str", "default": "/"},
+        probe_address={"type": "str"},
+        probe_validate_certs={"type": "bool", "default": True},
+    )
+    return spec
+
+
+def range_problems(params: t.Mapping[str, t.Any]) -> list[str]:
+    """What the types cannot say, one line each (the role's wording, with the action's option names)."""
+    problems = []
+    if params["wait_timeout"] < 0:
+        problems.append(f"wait_timeout must be an integer >= 0 (seconds), got {params['wait_timeout']}")
+    if params["delay"] < 1:
+        problems.append(f"delay must be an integer >= 1 (seconds), got {params['delay']}")
+    if params["probe_timeout"] < 1:
+        problems.append(f"probe_timeout must be an integer >= 1 (seconds), got {params['probe_timeout']}")
+    if not params["probe_status"] or any(not 100 <= status <= 599 for status in params["probe_status"]):
+        problems.append(f"probe_status must hold HTTP status codes (100-599), got {params['probe_status']}")
+    if not params["probe_path"].startswith("/"):
+        problems.append(f"probe_path must start with /, got {params['probe_path']}")
+    if not params["expected"]:
+        problems.append("expected must be a non-empty list of expectations")
+    for index, expectation in enumerate(params["expected"] or []):
+        for key in ("port", "min_count"):
+            value = expectation.get(key)
+            if value is not None and value < 1:
+                problems.append(f"expected[{index}].{key} must be an integer >= 1, got {value}")
+    return problems
+
+
+def probe_tcp(host: str, port: int, timeout: float) -> tuple[bool, str]:
+    """Connect until one connection succeeds or timeout passes (as ansible.builtin.wait_for does)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False, f"Timeout when waiting for {host}:{port}"
+        try:
+            with socket.create_connection((host, port), timeout=remaining):
+                return True, "connected"
+        except OSError:
+            time.sleep(min(TCP_RETRY_SECONDS, max(0.0, deadline - time.monotonic())))
+
+
+def probe_http(url: str, headers: dict[str, str], statuses: list[int], timeout: float, validate_certs: bool) -> tuple[bool, str]:
+    """One GET; passes when the status is accepted (ansible.builtin.uri's wording when not)."""
+    # Imported only when probing: most gates do not, and this is a noticeable part of the task's start-up.
+    from urllib.error import HTTPError  # pylint: disable=import-outside-toplevel
+    from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
+
+    try:
+        response = open_url(url, method="GET", headers=headers, timeout=timeout, validate_certs=validate_certs,
+                            follow_redirects="safe", http_agent="pinggy.tunnels")
+        status, reason = response.getcode(), "OK"
+        response.close()
+    except HTTPError as exc:
+        status, reason = exc.code, f"HTTP Error {exc.code}: {exc.reason}"
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # any failure to get an answer fails the probe
+        return False, f"Status code was -1 and not {statuses}: Request failed: {exc}"
+    if status in statuses:
+        return True, f"Status code was {status}"
+    return False, f"Status code was {status} and not {statuses}: {reason}"
+
+
+def run_probe(probe: t.Mapping[str, t.Any], params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """One probe of the tunnel_expectations report: never contacts an 'invalid' one."""
+    result = {"label": probe["label"], "kind": probe["kind"], "ok": False}
+    address = params["probe_address"] or None
+    if probe["kind"] == "invalid":
+        result["msg"] = probe["reason"]
+    elif probe["kind"] == "tcp":
+        result["ok"], result["msg"] = probe_tcp(address or probe["host"], probe["port"], params["probe_timeout"])
+    else:
+        if address:
+            url = f"http://{address}{':' + str(probe['port']) if probe['port'] else ''}{params['probe_path']}"
+            headers = {"Host": probe["host"]}
+        else:
+            url, headers = probe["url"] + params["probe_path"], {}
+        result["ok"], result["msg"] = probe_http(url, headers, params["probe_status"], params["probe_timeout"],
+                                                 params["probe_validate_certs"])
+    return result
+
+
+class ActionModule(ActionBase):
+    """Wait for the expected tunnels, probe them, and fail with one line unless all is well."""
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp: t.Any = None, task_vars: t.Optional[dict[str, t.Any]] = None) -> dict[str, t.Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        result["changed"] = False
+        params = self._options(task_vars)
+        if isinstance(params, str):
+            result.update(failed=True, msg=params)
+            return result
+        try:
+            client = client_from_options(params, display.warning)
+            return {**result, **self._gate(client, params)}
+        except PinggyError as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
+
+    def _options(self, task_vars: dict[str, t.Any]) -> t.Union[dict[str, t.Any], str]:
+        """The validated options, or the one line naming every problem."""
+        args = dict(self._task.args)
+        for option, variable in CONNECTION_VARS.items():
+            if args.get(option) is None and variable in task_vars:
+                args[option] = self._templar.template(task_vars[variable])
+        validation = ArgumentSpecValidator(argument_spec()).validate(args)
+        if validation.error_messages:
+            return "; ".join(validation.error_messages)
+        params = validation.validated_parameters
+        problems = range_problems(params)
+        return "; ".join(problems) if problems else params
+
+    def _gate(self, client: t.Any, params: dict[str, t.Any]) -> dict[str, t.Any]:
+        started = time.monotonic()
+        deadline = started + params["wait_timeout"]
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                sessions = redact_tokens(normalize_active(record) for record in client.active_sessions())
+                report = tunnel_expectations(sessions, params["expected"])
+            except (PinggyError, AnsibleError) as exc:
+                # An API error ends the wait at once: the gate never passes without a successful answer.
+                return {"failed": True, "msg": str(exc), "attempts": attempts, "elapsed": round(time.monotonic() - started, 3)}
+            remaining = deadline - time.monotonic()
+            if report["met"] or remaining <= 0:
+                break
+            time.sleep(min(params["delay"], remaining))
+
+        probes: list[dict[str, t.Any]] = []
+        if params["probe"] and report["met"] and report["probes"]:
+            with ThreadPoolExecutor(max_workers=min(PROBE_WORKERS, len(report["probes"]))) as pool:
+                probes = list(pool.map(lambda probe: run_probe(probe, params), report["probes"]))
+        problems = ([report["message"]] if not report["met"] else [])
+        # In the role's order: failed TCP probes, failed HTTP probes, then the tunnels that could not be probed.
+        failed = sorted((probe for probe in probes if not probe["ok"]), key=lambda probe: PROBE_ORDER[probe["kind"]])
+        problems += [f"probe failed for {probe['label']}: {probe['msg']}" for probe in failed]
+        answer = {
+            "matched": report["tunnels"],
+            "attempts": attempts,
+            "elapsed": round(time.monotonic() - started, 3),
+            "probes": probes,
+        }
+        if problems:
+            answer.update(failed=True, msg=MESSAGE_PREFIX + "; ".join(problems))
+        return make_unsafe(answer)

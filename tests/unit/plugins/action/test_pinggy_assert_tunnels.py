@@ -1,0 +1,238 @@
+"""The gate action against the real emulator: waiting, the deadline, API failures, probes, check mode, options."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import typing as t
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.task import Task
+from ansible.template import Templar
+
+from ansible_collections.pinggy.tunnels.plugins.action.pinggy_assert_tunnels import ActionModule
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, EmulatorControl
+
+DB = {"id": "d1", "subdomain": "db-1.a.pinggy.link", "mode": "tcp", "port": 15432}
+WEB = {"id": "w1", "subdomain": "web-1.a.pinggy.link", "mode": "http", "port": None}
+
+
+def run_gate(args: dict[str, t.Any], task_vars: t.Optional[dict[str, t.Any]] = None, check_mode: bool = False) -> dict[str, t.Any]:
+    task = MagicMock(Task)
+    task.args, task.async_val, task.check_mode, task.diff = args, 0, check_mode, False
+    connection = MagicMock()
+    connection.has_native_async = False
+    variables = task_vars or {}
+    action = ActionModule(task, connection, MagicMock(check_mode=check_mode), loader=DataLoader(),
+                          templar=Templar(loader=DataLoader(), variables=variables), shared_loader_obj=None)
+    return action.run(task_vars=variables)
+
+
+def connection(emulator: EmulatorControl, **args: t.Any) -> dict[str, t.Any]:
+    return {"api_url": emulator.api_url, "api_key": API_KEY, "retries": 0, **args}
+
+
+def add_later(emulator: EmulatorControl, seconds: float, active: list[dict[str, t.Any]]) -> threading.Timer:
+    timer = threading.Timer(seconds, emulator.reset, kwargs={"active": active})
+    timer.start()
+    return timer
+
+
+def test_passes_at_once(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[DB, WEB])
+    result = run_gate(connection(emulator, expected=[{"subdomain": "db-*", "mode": "tcp", "port": 15432}]))
+    assert not result.get("failed"), result
+    assert result["changed"] is False
+    assert result["attempts"] == 1
+    assert [record["id"] for record in result["matched"]] == ["d1"]
+    assert result["probes"] == []
+    assert emulator.requests() == 1
+
+
+def test_waits_for_a_tunnel_added_mid_wait(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[WEB])
+    timer = add_later(emulator, 1.2, [WEB, DB])
+    started = time.monotonic()
+    result = run_gate(connection(emulator, expected=[{"subdomain": "db-*"}], wait_timeout=20, delay=1))
+    timer.join()
+    assert not result.get("failed"), result
+    assert result["attempts"] > 1
+    assert [record["id"] for record in result["matched"]] == ["d1"]
+    # Seen at the first poll after it appeared: at most one delay (plus slack for a loaded machine).
+    assert time.monotonic() - started < 1.2 + 1 + 1.5
+
+
+def test_deadline_fails_with_the_role_message(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[WEB])
+    started = time.monotonic()
+    result = run_gate(connection(emulator, expected=[{"subdomain": "never.*"}], wait_timeout=2, delay=1))
+    assert result["failed"]
+    assert result["msg"] == ("pinggy.tunnels.assert_tunnels: 1 of 1 tunnel expectation(s) unmet: expected at least 1 tunnel "
+                             "matching never.*: found 0; tunnels seen (1): https://web-1.a.pinggy.link")
+    assert result["attempts"] >= 2
+    assert 2 <= time.monotonic() - started < 4.5
+    assert result["matched"] == []
+
+
+@pytest.mark.parametrize("fault, expected", [({"kind": "status", "status": 503, "count": 0}, "HTTP 503"),
+                                             ({"kind": "status", "status": 401, "count": 0}, "HTTP 401")])
+def test_api_failure_mid_wait_fails_at_once_without_the_key(emulator: EmulatorControl, fault: dict[str, t.Any], expected: str) -> None:
+    emulator.reset(active=[WEB])
+    timer = threading.Timer(1.2, emulator.fault, kwargs=fault)
+    timer.start()
+    started = time.monotonic()
+    result = run_gate(connection(emulator, expected=[{"subdomain": "never.*"}], wait_timeout=30, delay=1))
+    timer.join()
+    emulator.call("DELETE", "faults")
+    assert result["failed"]
+    assert expected in result["msg"]
+    assert result["attempts"] >= 2
+    assert time.monotonic() - started < 10
+    assert API_KEY not in json.dumps(result, default=str)
+
+
+def test_wrong_key_fails_at_once(emulator: EmulatorControl) -> None:
+    result = run_gate(connection(emulator, api_key="wrong-key-value-123", expected=[{"min_count": 1}], wait_timeout=10, delay=1))
+    assert result["failed"]
+    assert "HTTP 401" in result["msg"]
+    assert "wrong-key-value-123" not in json.dumps(result, default=str)
+    assert emulator.requests() == 1
+
+
+def test_connection_from_variables_and_module_defaults_first(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[DB])
+    variables = {"pinggy_api_url": emulator.api_url, "pinggy_api_key": API_KEY, "pinggy_api_retries": 0}
+    assert not run_gate({"expected": [{"mode": "tcp"}]}, variables).get("failed")
+    # A task argument (or module_defaults, merged into the task arguments) wins over the variable.
+    result = run_gate({"expected": [{"mode": "tcp"}], "api_key": "wrong-key-value-123"}, variables)
+    assert "HTTP 401" in result["msg"]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        # Recorded before answering, so the test sees it once the probe has its answer.
+        self.server.hosts.append(self.headers.get("Host"))  # type: ignore[attr-defined]
+        status = int(self.path.strip("/") or "200")
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002  # pylint: disable=redefined-builtin
+        pass
+
+
+@pytest.fixture
+def http_server() -> t.Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.hosts = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_probes_tcp_open_and_closed_concurrently(emulator: EmulatorControl, http_server: ThreadingHTTPServer) -> None:
+    closed = closed_port()
+    open_port = http_server.server_address[1]
+    emulator.reset(active=[{"id": "p1", "subdomain": "open.a.pinggy.link", "mode": "tcp", "port": open_port},
+                           {"id": "p2", "subdomain": "closed.a.pinggy.link", "mode": "tlstcp", "port": closed},
+                           {"id": "p3", "subdomain": "closed2.a.pinggy.link", "mode": "tcp", "port": closed}])
+    started = time.monotonic()
+    result = run_gate(connection(emulator, expected=[{"min_count": 3}], probe=True, probe_timeout=2, probe_address="127.0.0.1"))
+    # Two 2-second timeouts run side by side.
+    assert time.monotonic() - started < 3.5
+    assert result["failed"]
+    assert result["msg"] == (f"pinggy.tunnels.assert_tunnels: probe failed for tls://closed.a.pinggy.link:{closed}: "
+                             f"Timeout when waiting for 127.0.0.1:{closed}; probe failed for tcp://closed2.a.pinggy.link:{closed}: "
+                             f"Timeout when waiting for 127.0.0.1:{closed}")
+    assert [(probe["kind"], probe["ok"]) for probe in result["probes"]] == [("tcp", True), ("tcp", False), ("tcp", False)]
+
+
+def test_probes_http_status_accepted_or_not(emulator: EmulatorControl, http_server: ThreadingHTTPServer) -> None:
+    port = http_server.server_address[1]
+    emulator.reset(active=[{"id": "h1", "subdomain": "web.a.pinggy.link", "mode": "http", "port": port}])
+    args = connection(emulator, expected=[{"mode": "http"}], probe=True, probe_timeout=2, probe_address="127.0.0.1", probe_path="/500")
+    result = run_gate(args)
+    assert result["failed"]
+    assert result["msg"].startswith("pinggy.tunnels.assert_tunnels: probe failed for https://web.a.pinggy.link: Status code was 500 and not [200]")
+    assert "unmet" not in result["msg"]
+    assert http_server.hosts == ["web.a.pinggy.link"]  # type: ignore[attr-defined]
+    result = run_gate({**args, "probe_status": ["200", "500"]})
+    assert not result.get("failed"), result
+    assert result["probes"] == [{"label": "https://web.a.pinggy.link", "kind": "http", "ok": True, "msg": "Status code was 500"}]
+
+
+def test_invalid_probe_targets_are_reported_not_contacted(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[{"id": "b1", "subdomain": "bad_host!.a.pinggy.link", "mode": "tcp", "port": 5432},
+                           {"id": "b2", "subdomain": "noport.a.pinggy.link", "mode": "tcp", "port": None}])
+    started = time.monotonic()
+    result = run_gate(connection(emulator, expected=[{"mode": "tcp", "min_count": 2}], probe=True, probe_timeout=5))
+    assert time.monotonic() - started < 2
+    assert result["failed"]
+    assert [probe["kind"] for probe in result["probes"]] == ["invalid", "invalid"]
+    assert "the tunnel's host is not a valid DNS name, not probed" in result["msg"]
+    assert "the tunnel's port is not an integer from 1 to 65535, not probed" in result["msg"]
+
+
+def test_failed_probes_in_the_role_order(emulator: EmulatorControl, http_server: ThreadingHTTPServer) -> None:
+    port = http_server.server_address[1]
+    emulator.reset(active=[{"id": "i1", "subdomain": "noport.a.pinggy.link", "mode": "tcp", "port": None},
+                           {"id": "h1", "subdomain": "web.a.pinggy.link", "mode": "http", "port": port},
+                           {"id": "t1", "subdomain": "closed.a.pinggy.link", "mode": "tcp", "port": closed_port()}])
+    result = run_gate(connection(emulator, expected=[{"min_count": 3}], probe=True, probe_timeout=1,
+                                 probe_address="127.0.0.1", probe_path="/500"))
+    labels = [part.split(":")[0] for part in result["msg"].split("probe failed for ")[1:]]
+    assert labels == ["tcp", "https", "tcp noport.a.pinggy.link"]
+
+
+def test_check_mode_reads_and_probes(emulator: EmulatorControl) -> None:
+    closed = closed_port()
+    emulator.reset(active=[{"id": "p2", "subdomain": "closed.a.pinggy.link", "mode": "tcp", "port": closed}])
+    result = run_gate(connection(emulator, expected=[{"subdomain": "closed.*"}], probe=True, probe_timeout=1,
+                                 probe_address="127.0.0.1"), check_mode=True)
+    assert result["failed"]
+    assert f"probe failed for tcp://closed.a.pinggy.link:{closed}" in result["msg"]
+    assert emulator.requests() == 1
+
+
+def test_bad_options_one_line_each(emulator: EmulatorControl) -> None:
+    result = run_gate(connection(emulator, expected=[{"subdomian": "db-*"}, {"mode": "ftp"}, {"min_count": 0}],
+                                 wait_timeout="soon", delay=0))
+    assert result["failed"]
+    assert "\n" not in result["msg"]
+    assert "subdomian" in result["msg"]
+    assert "ftp" in result["msg"]
+    assert "wait_timeout" in result["msg"]
+    assert emulator.requests() == 0
+    result = run_gate(connection(emulator, expected=[{"min_count": 0}], wait_timeout=-1, delay=0, probe_status=[99], probe_path="x"))
+    assert result["msg"] == ("wait_timeout must be an integer >= 0 (seconds), got -1; delay must be an integer >= 1 (seconds), got 0; "
+                             "probe_status must hold HTTP status codes (100-599), got [99]; probe_path must start with /, got x; "
+                             "expected[0].min_count must be an integer >= 1, got 0")
+
+
+def test_unknown_option_and_missing_expected(emulator: EmulatorControl) -> None:
+    result = run_gate(connection(emulator, expected=[{"mode": "tcp"}], timeuot=3))
+    assert result["failed"]
+    assert "timeuot" in result["msg"]
+    result = run_gate(connection(emulator))
+    assert "expected" in result["msg"]
+    assert API_KEY not in json.dumps(result, default=str)
+
+
+def test_strings_convert_as_extra_vars_give_them(emulator: EmulatorControl) -> None:
+    emulator.reset(active=[DB])
+    result = run_gate(connection(emulator, expected=[{"port": "15432", "min_count": "1"}], wait_timeout="0", delay="1", probe="no"))
+    assert not result.get("failed"), result
