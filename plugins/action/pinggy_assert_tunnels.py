@@ -27,7 +27,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
     connection_argument_spec,
 )
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES, normalize_active, redact_tokens
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import CONNECTION_VARS
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import with_connection_variables
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make_unsafe
 
 display = Display()
@@ -163,10 +163,7 @@ class ActionModule(ActionBase):
 
     def _options(self, task_vars: dict[str, t.Any]) -> t.Union[dict[str, t.Any], str]:
         """The validated options, or the one line naming every problem."""
-        args = dict(self._task.args)
-        for option, variable in CONNECTION_VARS.items():
-            if args.get(option) is None and variable in task_vars:
-                args[option] = self._templar.template(task_vars[variable])
+        args = with_connection_variables(self._task.args, task_vars, self._templar)
         validation = ArgumentSpecValidator(argument_spec()).validate(args)
         if validation.error_messages:
             return "; ".join(validation.error_messages)

@@ -14,7 +14,7 @@ import typing as t
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import CONNECTION_VARS
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import with_connection_variables
 
 
 class ActionModule(ActionBase):
@@ -26,10 +26,7 @@ class ActionModule(ActionBase):
     def run(self, tmp: t.Any = None, task_vars: t.Optional[dict[str, t.Any]] = None) -> dict[str, t.Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        module_args = dict(self._task.args)
-        for option, variable in CONNECTION_VARS.items():
-            if module_args.get(option) is None and variable in task_vars:
-                module_args[option] = self._templar.template(task_vars[variable])
+        module_args = with_connection_variables(self._task.args, task_vars, self._templar)
         wrap_async = self._task.async_val and not self._connection.has_native_async
         result = merge_hash(result, self._execute_module(module_args=module_args, task_vars=task_vars, wrap_async=wrap_async))
         if not wrap_async:

@@ -142,3 +142,13 @@ options:
     type: list
     elements: str
 """
+
+    # Modules in the pinggy action group: pinggy.tunnels.pinggy.action_group.
+    ACTION_GROUP = r"""
+attributes:
+  action_group:
+    description: Use C(group/pinggy.tunnels.pinggy) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - pinggy.tunnels.pinggy
+"""

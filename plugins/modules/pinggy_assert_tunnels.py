@@ -26,6 +26,7 @@ author:
   - Pinggy Tunnels Maintainers (@pinggy)
 extends_documentation_fragment:
   - pinggy.tunnels.pinggy
+  - pinggy.tunnels.pinggy.action_group
   - action_common_attributes
   - action_common_attributes.conn
   - action_common_attributes.flow
@@ -50,11 +51,6 @@ attributes:
     support: none
   platform:
     platforms: all
-  action_group:
-    description: Use C(group/pinggy.tunnels.pinggy) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - pinggy.tunnels.pinggy
 options:
   expected:
     description:

@@ -22,6 +22,7 @@ author:
   - Pinggy Tunnels Maintainers (@pinggy)
 extends_documentation_fragment:
   - pinggy.tunnels.pinggy
+  - pinggy.tunnels.pinggy.action_group
   - pinggy.tunnels.pinggy.filters
   - pinggy.tunnels.pinggy.tokens
 attributes:
@@ -32,11 +33,6 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-  action_group:
-    description: Use C(group/pinggy.tunnels.pinggy) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - pinggy.tunnels.pinggy
 options:
   query:
     description:

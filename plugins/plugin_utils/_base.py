@@ -37,6 +37,16 @@ _STRICT_CHECKS: dict[str, t.Callable[[t.Any], t.Any]] = {"bool": check_type_bool
 _DOC_TYPES = {"bool": "bool", "boolean": "bool", "int": "int", "integer": "int", "float": "float", "str": "str", "string": "str"}
 
 
+def with_connection_variables(args: t.Mapping[str, t.Any], task_vars: t.Mapping[str, t.Any], templar: t.Any) -> dict[str, t.Any]:
+    """An action's arguments, with each connection option that neither the task nor module_defaults set taken from
+    its pinggy_api_* variable when that is defined (task args and module_defaults come first, PINGGY_* last)."""
+    merged = dict(args)
+    for option, variable in CONNECTION_VARS.items():
+        if merged.get(option) is None and variable in task_vars:
+            merged[option] = templar.template(task_vars[variable])
+    return merged
+
+
 def strict_value(option: str, kind: str, value: t.Any) -> t.Any:
     """value as the option's type, accepting only what AnsibleModule would (no typo turns TLS checks off)."""
     if value is None or kind not in _STRICT_CHECKS:

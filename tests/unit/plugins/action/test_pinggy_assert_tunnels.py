@@ -17,7 +17,7 @@ from ansible.playbook.task import Task
 from ansible.template import Templar
 
 from ansible_collections.pinggy.tunnels.plugins.action.pinggy_assert_tunnels import ActionModule
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.conftest import API_KEY, EmulatorControl
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import API_KEY, EmulatorControl
 
 DB = {"id": "d1", "subdomain": "db-1.a.pinggy.link", "mode": "tcp", "port": 15432}
 WEB = {"id": "w1", "subdomain": "web-1.a.pinggy.link", "mode": "http", "port": None}
