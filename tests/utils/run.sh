@@ -2,7 +2,8 @@
 # The project's task runner behind the Makefile: every step installs what it needs itself.
 #   run.sh venv CORE | sanity CORE | units CORE | coverage | integration [TARGET...] | integration-core CORE [TARGET...]
 #          | leak [CORE [ARGS]] | changelog | lint | e2e [NAME...] | bench | build | demo | test | matrix
-# CORE is an ansible-core minor version of the support matrix: 2.16, 2.19 (the main one) or 2.21.
+#   run.sh release (= changelog-release, tarball, ee, docs, actionlint)
+# CORE is an ansible-core minor version of the support matrix: 2.16 to 2.21 (2.19 is the main one).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -11,25 +12,40 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # and a gitignored build/ would look empty to it.
 BUILD=${PINGGY_BUILD_DIR:-${TMPDIR:-/tmp}/pinggy-tunnels-build-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}
 MAIN_CORE=2.19
-MATRIX_CORES="2.16 2.21"
+# Every core meta/runtime.yml admits (requires_ansible >= 2.16): sanity and units on each of them,
+# integration on the oldest, the main one and the newest.
+ALL_CORES="2.16 2.17 2.18 2.19 2.20 2.21"
+MATRIX_CORES="2.16 2.17 2.18 2.20 2.21"
 export ANSIBLE_NOCOLOR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '\n==> %s\n' "$*"; }
 
-# The Python a core runs on: 2.16 and 2.19 on 3.11; 2.21 needs 3.12+ (pyenv's 3.13 here).
-# Each candidate must really run: a pyenv shim exists even for a version that is not active.
-core_python() {
-  local pyenv_versions candidates candidate
-  pyenv_versions="$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")/versions"
+# The Pythons a core runs on, preferred first, within its controller range (python_requires of each
+# ansible-core release): 2.16 and 2.17 3.10-3.12, 2.18 and 2.19 3.11-3.13, 2.20 3.12-3.14, 2.21 3.12+.
+# The matrix spreads them so 3.11, 3.12 and 3.13 are all exercised.
+core_pythons() {
   case "$1" in
-    2.16|2.19) candidates="python3.11 $pyenv_versions/3.11*/bin/python3.11 python3" ;;
-    2.21) candidates="python3.13 $pyenv_versions/3.13*/bin/python3.13 python3.12 $pyenv_versions/3.12*/bin/python3.12" ;;
-    *) echo "unknown core $1 (expected 2.16, 2.19 or 2.21)" >&2; return 2 ;;
+    2.16|2.19) echo "3.11 3.12" ;;
+    2.17) echo "3.12 3.11" ;;
+    2.18) echo "3.13 3.12 3.11" ;;
+    2.20) echo "3.12 3.13" ;;
+    2.21) echo "3.13 3.12" ;;
+    *) echo "unknown core $1 (expected one of $ALL_CORES)" >&2; return 2 ;;
   esac
-  for candidate in $candidates; do
-    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
-      command -v "$candidate"; return 0
-    fi
+}
+
+# The Python a core runs on. Each candidate must really run and be that version: a pyenv shim exists
+# even for a version that is not active.
+core_python() {
+  local pyenv_versions versions version candidate
+  pyenv_versions="$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")/versions"
+  versions=$(core_pythons "$1") || return 2
+  for version in $versions; do
+    for candidate in "python$version" "$pyenv_versions/$version".*/bin/"python$version" python3; do
+      if "$candidate" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$version'.split('.'))))" >/dev/null 2>&1; then
+        command -v "$candidate"; return 0
+      fi
+    done
   done
   return 1
 }
@@ -181,6 +197,26 @@ cmd_changelog() {
   (cd "$ROOT" && "$venv/bin/antsibull-changelog" lint)
 }
 
+# --- Release checks (`run.sh release`, part of make test): what a release would ship and publish. ---
+
+collection_version() { sed -n 's/^version: *//p' "$ROOT/galaxy.yml"; }
+
+# antsibull-changelog release in a scratch copy: CHANGELOG.rst has the release summary, no entry twice
+# (fragments must not repeat the "New Modules/Plugins/Roles" it generates) and no test-tooling entry.
+cmd_changelog_release() {
+  local venv coll version
+  venv=$(ensure_venv "$MAIN_CORE"); version=$(collection_version)
+  coll=$("$ROOT/tests/utils/collection_tree.sh" "$BUILD/changelog-release")
+  log "antsibull-changelog release $version in a scratch copy, then check CHANGELOG.rst"
+  (cd "$coll" && rm -f CHANGELOG.rst && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/changelog-release" \
+     antsibull-changelog release --version "$version" --date "$(date -u +%F)" \
+     && "$venv/bin/python" tests/release/check_changelog.py CHANGELOG.rst "$version")
+}
+
+cmd_release() {
+  cmd_changelog_release
+}
+
 # Build the collection tarball and install it into build/collections (what a user would do).
 cmd_build() {
   local venv
@@ -241,6 +277,7 @@ main() {
     integration-core) cmd_integration_core "${1:-$MAIN_CORE}" "${@:2}" ;;
     integration|changelog|lint|e2e|bench|build|demo|matrix|test|coverage) "cmd_$step" "$@" ;;
     leak) cmd_leak "$@" ;;
+    release|changelog-release|tarball|ee|docs|actionlint) "cmd_${step//-/_}" "$@" ;;
     *) echo "unknown step: $step" >&2; exit 2 ;;
   esac
 }
