@@ -213,8 +213,41 @@ cmd_changelog_release() {
      && "$venv/bin/python" tests/release/check_changelog.py CHANGELOG.rst "$version")
 }
 
+# The tarball built from a working tree full of local clutter holds none of it (galaxy.yml build_ignore),
+# and holds what a user needs.
+cmd_tarball() {
+  local venv coll dist listing path missing=() shipped=()
+  venv=$(ensure_venv "$MAIN_CORE")
+  coll=$("$ROOT/tests/utils/collection_tree.sh" "$BUILD/tarball")
+  dist="$BUILD/tarball-dist"
+  rm -rf "$dist"
+  log "ansible-galaxy collection build from a tree seeded with local clutter"
+  for path in .idea/workspace.xml .vscode/settings.json .mypy_cache/3.11/x.json .ruff_cache/0.1/x .coverage \
+              .coverage.host.123 tests/unit/.pytest_cache/v/cache/lastfailed .pytest_cache/README.md .tox/py311/x \
+              .nox/x tests/output/junit/x.xml old-pinggy-tunnels-0.0.1.tar.gz docs/old.tar.gz .venv/bin/python \
+              .venv-2.16/x build/lib/x dist/x plugins/modules/__pycache__/x.pyc roles/x/.DS_Store \
+              plugins/.idea/x htmlcov/index.html .github/workflows/x.yml tests/integration/integration_config.yml; do
+    mkdir -p "$coll/$(dirname "$path")" && echo clutter > "$coll/$path"
+  done
+  "$venv/bin/ansible-galaxy" collection build "$coll" --output-path "$dist" >/dev/null
+  listing=$(tar -tzf "$dist"/pinggy-tunnels-*.tar.gz | sed 's,^\./,,')
+  for path in .idea .vscode .mypy_cache .ruff_cache .coverage .pytest_cache .tox .nox tests/output .tar.gz .venv \
+              build/ dist/ __pycache__ .DS_Store htmlcov .github integration_config.yml; do
+    if grep -F -- "$path" <<<"$listing" >/dev/null; then shipped+=("$path"); fi
+  done
+  for path in MANIFEST.json FILES.json README.md COPYING meta/runtime.yml meta/execution-environment.yml requirements.txt \
+              plugins/modules/pinggy_sessions_info.py plugins/inventory/pinggy.py roles/assert_tunnels/tasks/main.yml \
+              playbooks/gate.yml docs/awx/credential_type.yml changelogs/changelog.yaml; do
+    grep -Fx -- "$path" <<<"$listing" >/dev/null || missing+=("$path")
+  done
+  [ ${#shipped[@]} -eq 0 ] || { echo "the tarball ships local clutter: ${shipped[*]}" >&2; grep -F -e "${shipped[0]}" <<<"$listing" | head >&2; return 1; }
+  [ ${#missing[@]} -eq 0 ] || { echo "the tarball lacks: ${missing[*]}" >&2; return 1; }
+  echo "tarball: $(wc -l <<<"$listing") entries, none of the seeded clutter, every expected file"
+}
+
 cmd_release() {
   cmd_changelog_release
+  cmd_tarball
 }
 
 # Build the collection tarball and install it into build/collections (what a user would do).
