@@ -245,9 +245,37 @@ cmd_tarball() {
   echo "tarball: $(wc -l <<<"$listing") entries, none of the seeded clutter, every expected file"
 }
 
+# Execution environment: meta/execution-environment.yml passes ansible-builder 3's schema and its introspection
+# of the installed collection finds the Python requirements; docs/execution-environment.yml builds a context
+# with `ansible-builder create` (no container runtime needed).
+cmd_ee() {
+  local venv collections context
+  venv=$(ensure_venv "$MAIN_CORE")
+  collections=$(cmd_build 2>"$BUILD/ee-build.log") || { cat "$BUILD/ee-build.log" >&2; return 1; }
+  context="$BUILD/ee-context"
+  rm -rf "$context"
+  log "ansible-builder 3: meta/execution-environment.yml, introspect, create from docs/execution-environment.yml"
+  "$venv/bin/python" - "$ROOT/meta/execution-environment.yml" <<'PY'
+import sys, yaml
+from ansible_builder.ee_schema import validate_schema
+data = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+validate_schema(data)
+assert data["version"] == 3, "meta/execution-environment.yml: version 3 expected"
+PY
+  "$venv/bin/ansible-builder" introspect --sanitize "$collections" >"$BUILD/ee-introspect.txt"
+  grep -q 'requests.*pinggy.tunnels' "$BUILD/ee-introspect.txt" && grep -q 'jmespath.*pinggy.tunnels' "$BUILD/ee-introspect.txt" \
+    || { cat "$BUILD/ee-introspect.txt" >&2; echo "ansible-builder introspect: no requests/jmespath from pinggy.tunnels" >&2; return 1; }
+  "$venv/bin/ansible-builder" create -f "$ROOT/docs/execution-environment.yml" --context "$context" \
+    --output-filename Containerfile >/dev/null
+  [ -s "$context/Containerfile" ] || { echo "ansible-builder create wrote no Containerfile" >&2; return 1; }
+  grep -rq 'pinggy.tunnels' "$context/_build/" || { echo "the EE context has no pinggy.tunnels requirement" >&2; return 1; }
+  echo "execution environment: schema valid, introspection finds requests and jmespath, context in $context"
+}
+
 cmd_release() {
   cmd_changelog_release
   cmd_tarball
+  cmd_ee
 }
 
 # Build the collection tarball and install it into build/collections (what a user would do).
