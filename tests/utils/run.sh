@@ -272,10 +272,31 @@ PY
   echo "execution environment: schema valid, introspection finds requests and jmespath, context in $context"
 }
 
+# The docs site (antsibull-docs + Sphinx) of the collection installed from the tarball, into $BUILD/docs-site/build/html.
+# Offline the intersphinx inventories are unreachable: only that (and the links they would resolve) is tolerated.
+cmd_docs() {
+  local venv collections site
+  venv=$(ensure_venv "$MAIN_CORE")
+  collections=$(cmd_build 2>"$BUILD/docs-build.log") || { cat "$BUILD/docs-build.log" >&2; return 1; }
+  site="$BUILD/docs-site"
+  rm -rf "$site" && mkdir -p "$site"
+  log "docs site: antsibull-docs sphinx-init + collection, sphinx-build (warnings fail, but for unreachable intersphinx)"
+  (cd "$site" && export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$collections" \
+     && antsibull-docs sphinx-init --use-current --dest-dir . pinggy.tunnels >/dev/null \
+     && printf '\nintersphinx_timeout = 5\n' >>conf.py \
+     && mkdir -p rst && chmod og-w rst \
+     && antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything --use-current --dest-dir rst pinggy.tunnels \
+     && sphinx-build -M html rst build -c . -q -w warnings.txt 2>/dev/null \
+     && python "$ROOT/tests/release/check_docs_warnings.py" warnings.txt)
+  [ -s "$site/build/html/collections/pinggy/tunnels/index.html" ] || { echo "docs site: no collection index page" >&2; return 1; }
+  echo "docs site: $site/build/html/index.html"
+}
+
 cmd_release() {
   cmd_changelog_release
   cmd_tarball
   cmd_ee
+  cmd_docs
 }
 
 # Build the collection tarball and install it into build/collections (what a user would do).
