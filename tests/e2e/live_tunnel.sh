@@ -27,7 +27,7 @@ fail() { echo "live tunnel end-to-end: FAILED: $*" >&2; exit 1; }
 export ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ANSIBLE_LOCALHOST_WARNING=false
 
 start_sshd "$work"
-emulator_reset
+emulator_reset "[]"
 
 # The tunnel, opened as a Pinggy user would (token e2e, tcp mode).
 opened_at=$(date +%s)

@@ -46,7 +46,7 @@ mkdir -p "$work/www" && echo "hello through pinggy" > "$work/www/index.html"
 web_port=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$web_port" > "$work/web.log" 2>&1 &
 pids+=($!)
-emulator_reset
+emulator_reset "[]"
 
 tcp_token="e2eTcp$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
 web_token="e2eWeb$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
