@@ -2,7 +2,7 @@
 # The project's task runner behind the Makefile: every step installs what it needs itself.
 #   run.sh venv CORE | sanity CORE | units CORE | coverage | integration [TARGET...] | integration-core CORE [TARGET...]
 #          | leak [CORE [ARGS]] | changelog | lint | e2e [NAME...] | bench | build | demo | test | matrix
-#   run.sh release (= changelog-release, tarball, ee, docs, actionlint)
+#   run.sh release (= changelog-release, tarball, ee, docs, actionlint) | integration-edge CORE
 # CORE is an ansible-core minor version of the support matrix: 2.16 to 2.21 (2.19 is the main one).
 set -euo pipefail
 shopt -s inherit_errexit
@@ -361,6 +361,12 @@ cmd_demo() {
     PINGGY_EMULATOR_SSH=$ssh_front tests/utils/with_emulator.sh tests/utils/demo.sh
 }
 
+# The integration targets of an edge core (the forge workflow runs this per core).
+cmd_integration_edge() {
+  # shellcheck disable=SC2046 # a list of target names
+  cmd_integration_core "$1" $(edge_integration_targets "$1")
+}
+
 cmd_matrix() {
   local core
   for core in $MATRIX_CORES; do
@@ -371,8 +377,7 @@ cmd_matrix() {
     cmd_sanity "$core"
     cmd_units "$core"
     # Integration on the oldest and the newest core (the main one runs it in cmd_test): every target.
-    # shellcheck disable=SC2046 # a list of target names
-    case " $EDGE_CORES " in *" $core "*) cmd_integration_core "$core" $(edge_integration_targets "$core") ;; esac
+    case " $EDGE_CORES " in *" $core "*) cmd_integration_edge "$core" ;; esac
     # The leak matrix needs the plugins' runtime (requests, jmespath) in the core's venv: 2.16 has them.
     if [ "$core" = 2.16 ]; then cmd_leak "$core"; fi
   done
@@ -400,7 +405,7 @@ main() {
     integration-core) cmd_integration_core "${1:-$MAIN_CORE}" "${@:2}" ;;
     integration|changelog|lint|e2e|bench|build|demo|matrix|test|coverage) "cmd_$step" "$@" ;;
     leak) cmd_leak "$@" ;;
-    release|changelog-release|tarball|ee|docs|actionlint) "cmd_${step//-/_}" "$@" ;;
+    release|changelog-release|tarball|ee|docs|actionlint|integration-edge) "cmd_${step//-/_}" "$@" ;;
     *) echo "unknown step: $step" >&2; exit 2 ;;
   esac
 }
