@@ -2,12 +2,12 @@
 # Every target installs what it needs (virtualenvs under .venv*, build trees under /tmp).
 RUN := tests/utils/run.sh
 
-.PHONY: demo test sanity units coverage integration e2e leak matrix changelog lint bench build clean
+.PHONY: demo test sanity units coverage integration e2e leak matrix changelog lint bench build docs release clean
 
 demo:         ## build + install the collection, run playbooks/demo.yml against the emulator
 	$(RUN) demo
 
-test:         ## the whole suite: changelog lint, ansible-lint, sanity, units, integration, e2e, key leak, then the core matrix
+test:         ## the whole suite: changelog lint, ansible-lint, release checks, sanity, units, integration, e2e, key leak, then the core matrix
 	$(RUN) test
 
 sanity:
@@ -42,6 +42,12 @@ bench:        ## benchmarks (tests/benchmarks/), printing ratios measured in one
 
 build:
 	$(RUN) build
+
+docs:         ## the antsibull-docs site of the collection (HTML under the build dir; the path is printed)
+	$(RUN) docs
+
+release:      ## release checks: changelog release, tarball contents, execution environment, docs site, CI workflow
+	$(RUN) release
 
 clean:
 	rm -rf .venv .venv-* tests/output tests/integration/integration_config.yml "$${PINGGY_BUILD_DIR:-$${TMPDIR:-/tmp}/pinggy-tunnels-build-$$(printf %s "$$PWD" | sha256sum | cut -c1-12)}"
