@@ -13,7 +13,7 @@ description:
   - Reads the active tunnels of a Pinggy account until every expectation in O(expected) is met or
     O(wait_timeout) has passed, optionally probes the matched tunnels, and fails with one message naming every
     unmet expectation, the tunnels seen, and every failed probe.
-  - Runs on the controller, in the Ansible process (an action plugin, as M(ansible.builtin.assert) is), so no module
+  - Runs on the controller, in the Ansible process (an action plugin, as C(ansible.builtin.assert) is), so no module
     is sent anywhere, whatever the play's hosts; use C(run_once) to gate a whole play once.
   - The gate never passes without a successful API answer; an API error (a wrong key, an outage) fails it at once,
     even while waiting.
