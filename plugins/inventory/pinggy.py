@@ -97,7 +97,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
 )
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import PinggyPluginBase
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import name_hosts
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make_unsafe
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import inventory_safe, make_unsafe
 
 display = Display()
 
@@ -224,7 +224,7 @@ class InventoryModule(PinggyPluginBase, BaseInventoryPlugin, Constructable, Cach
         port = valid_port(record.get("port"))
         if mode in PORT_MODES and port is not None:
             hostvars["ansible_port"] = port
-        hostvars = make_unsafe(hostvars)
+        hostvars = inventory_safe(hostvars)
         for var, value in hostvars.items():
             host.set_variable(var, value)
         return hostvars

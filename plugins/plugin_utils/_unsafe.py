@@ -4,11 +4,16 @@
 """Marking API data as untrusted on every supported ansible-core (private: not a public API).
 
 ansible-core 2.19 and later treat every string a plugin hands back as untrusted (data tagging): only strings
-tagged as trusted templates are ever templated, so nothing needs wrapping there, and wrapping would only print
-as ``{"__ansible_unsafe": ...}`` in ``ansible-inventory --list`` (AWX then imports dicts: community.general#8212).
+tagged as trusted templates are ever templated, so nothing needs wrapping there.
 Before 2.19 a string is templated unless it is ``AnsibleUnsafe``, so the strings that could be templates - those
 holding a template character - are marked, recursively, keys included, the idea of community.general's
 ``plugin_utils/unsafe.py``. Every other value is returned as it is, so ordinary values print normally.
+
+Inventory variables need one more step on 2.19+: ``ansible-inventory --list --export`` writes every untrusted
+host variable as ``{"__ansible_unsafe": ...}``, and AWX imports that as a dict (community.general#8212,
+vmware.vmware#283). ``inventory_safe`` trusts the strings that hold no template character - templating such a
+string returns it unchanged, so trusting it cannot run anything - and leaves the others untrusted, so the JSON is
+the same on every core: plain strings, and the legacy marker on template-like strings only.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import typing as t
 from collections.abc import Mapping, Set
 
 try:
-    from ansible.template import trust_as_template  # noqa: F401  pylint: disable=unused-import
+    from ansible.template import trust_as_template
 except ImportError:  # ansible-core < 2.19: no data tagging
     DATA_TAGGING = False
 else:
@@ -29,32 +34,48 @@ _TEMPLATE_CHARS = re.compile("[{}]")
 _TEMPLATE_BYTES = re.compile(b"[{}]")
 
 
+def _walk(value: t.Any, on_text: t.Callable[[t.Any], t.Any]) -> t.Any:
+    """The value with ``on_text`` applied to every str and bytes in it, keys included."""
+    if isinstance(value, (str, bytes)):
+        return on_text(value)
+    if isinstance(value, Mapping):
+        return {_walk(key, on_text): _walk(sub, on_text) for key, sub in value.items()}
+    if isinstance(value, Set):
+        return {_walk(sub, on_text) for sub in value}
+    if isinstance(value, list):
+        return [_walk(sub, on_text) for sub in value]
+    if isinstance(value, tuple):
+        return tuple(_walk(sub, on_text) for sub in value)
+    return value
+
+
+def _could_be_template(text: str | bytes) -> bool:
+    return bool((_TEMPLATE_CHARS if isinstance(text, str) else _TEMPLATE_BYTES).search(text))
+
+
 def _mark(value: t.Any) -> t.Any:
     # Imported here only: on 2.19+ ansible.utils.unsafe_proxy is a deprecated compatibility shim.
     from ansible.utils.unsafe_proxy import AnsibleUnsafe, wrap_var  # pylint: disable=import-outside-toplevel
 
-    def walk(item: t.Any) -> t.Any:
-        if item is None or isinstance(item, AnsibleUnsafe):
-            return item
-        if isinstance(item, str):
-            return wrap_var(item) if _TEMPLATE_CHARS.search(item) else item
-        if isinstance(item, bytes):
-            return wrap_var(item) if _TEMPLATE_BYTES.search(item) else item
-        if isinstance(item, Mapping):
-            return {walk(key): walk(sub) for key, sub in item.items()}
-        if isinstance(item, Set):
-            return {walk(sub) for sub in item}
-        if isinstance(item, list):
-            return [walk(sub) for sub in item]
-        if isinstance(item, tuple):
-            return tuple(walk(sub) for sub in item)
-        return item
+    def mark(text: str | bytes) -> str | bytes:
+        return wrap_var(text) if not isinstance(text, AnsibleUnsafe) and _could_be_template(text) else text
 
-    return walk(value)
+    return _walk(value, mark)
+
+
+def _trust_plain(text: str | bytes) -> str | bytes:
+    return trust_as_template(text) if isinstance(text, str) and not _could_be_template(text) else text
 
 
 def make_unsafe(value: t.Any) -> t.Any:
     """The value with every string that could be a template marked unsafe (before 2.19); unchanged on 2.19+."""
     if DATA_TAGGING:
         return value
+    return _mark(value)
+
+
+def inventory_safe(value: t.Any) -> t.Any:
+    """Inventory variables as every core should export them: template-like strings untrusted, the rest plain."""
+    if DATA_TAGGING:
+        return _walk(value, _trust_plain)
     return _mark(value)

@@ -23,8 +23,6 @@ KEY = os.environ["PINGGY_API_KEY"]
 API_URL = os.environ["PINGGY_API_URL"]
 CONTROL = os.environ["PINGGY_EMULATOR_URL"]
 FAILURES: list[str] = []
-CORE = tuple(int(part) for part in subprocess.check_output(
-    ["ansible", "--version"], text=True).split("core ", 1)[1].split(".")[:2])
 
 
 def fail(message: str) -> None:
@@ -152,16 +150,12 @@ def inventory_update(work: pathlib.Path, collections: pathlib.Path, env: dict, e
         fail(f"inventory update exited {rc}: {_out} {_err}")
         return
     raw = json.loads(output.read_text(encoding="utf-8"))
+    # On every core the JSON AWX imports holds plain strings, and the legacy marker on the template-like string only
+    # (from 2.19 core writes every untrusted host variable that way; the plugin trusts the ones that hold no template).
     wrapped = unsafe_strings(raw)
     hostile = "._meta.hostvars.hostile.a.pinggy.link.pinggy_token_name"
-    if CORE < (2, 19):
-        # The collection marks only template-like strings: everything else is plain JSON, as AWX imports it.
-        if wrapped != [hostile]:
-            fail(f"inventory JSON: {{'__ansible_unsafe': ...}} at {wrapped}, expected only at {hostile}")
-    else:
-        # From 2.19 ansible-inventory itself writes every untrusted string (all plugin data) in that legacy form.
-        print(f"awx runner: NOTE: ansible-core {'.'.join(map(str, CORE))} ansible-inventory --list writes "
-              f"{len(wrapped)} plugin strings as {{'__ansible_unsafe': ...}} (core's encoding of untrusted data)")
+    if wrapped != [hostile]:
+        fail(f"inventory JSON: {{'__ansible_unsafe': ...}} at {wrapped}, expected only at {hostile}")
     data = unwrap(raw)
     hostvars = data.get("_meta", {}).get("hostvars", {})
     expected = {"db-1.a.pinggy.link", "web.example.com", "hostile.a.pinggy.link"}
