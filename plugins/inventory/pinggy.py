@@ -29,8 +29,8 @@ description:
   - Any failure of the API fails the inventory source with a one-line error. Set E(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED)
     (C(inventory_any_unparsed_is_failed) in C(ansible.cfg)) so that Ansible stops instead of going on without these hosts.
   - Strings from the API are untrusted data, never templates - host variables, host names and the names of O(keyed_groups)
-    made from them. Before ansible-core 2.19 the strings holding C({) or C(}) are marked unsafe; from 2.19 ansible-core
-    treats all of them as untrusted itself.
+    made from them. Strings holding C({) or C(}) stay untrusted on every core (marked unsafe before 2.19); the others
+    are plain values, so C(ansible-inventory --list --export), which AWX imports, writes them as plain JSON strings.
   - With the cache on, the cache holds the API answer with tokens redacted unless O(reveal_tokens) is set, never the key.
   - The source file name must end with C(pinggy.yml) or C(pinggy.yaml).
 author:
