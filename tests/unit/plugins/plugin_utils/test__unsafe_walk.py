@@ -76,7 +76,7 @@ def test_values_marked_already_are_not_marked_again(wrapped: list[t.Any]) -> Non
 def test_a_mapping_of_another_kind_becomes_a_plain_dict_and_odd_objects_pass_through(wrapped: list[t.Any]) -> None:
     odd = object()
     marked = _unsafe.make_unsafe(types.MappingProxyType({"k": PAYLOAD, "o": odd}))
-    assert type(marked) is dict and marked["o"] is odd and isinstance(marked["k"], _Unsafe)
+    assert isinstance(marked, dict) and marked["o"] is odd and isinstance(marked["k"], _Unsafe)
     assert wrapped == [PAYLOAD]
 
 
