@@ -116,30 +116,42 @@ def _probe(record: t.Mapping[str, t.Any]) -> t.Optional[dict[str, t.Any]]:
     return probe
 
 
-def tunnel_expectations(sessions: t.Any, expected: t.Any) -> dict[str, t.Any]:
-    """A report of which expectations the sessions meet (see tunnel_expectations.yml for the shape)."""
+def _check_input(sessions: t.Any, expected: t.Any) -> None:
     if not isinstance(sessions, list) or not all(isinstance(record, t.Mapping) for record in sessions):
         raise AnsibleFilterError("tunnel_expectations: the input must be the list of sessions returned by pinggy.tunnels.pinggy_sessions_info")
     if not isinstance(expected, list) or not expected:
         raise AnsibleFilterError(f"tunnel_expectations: expected must be a non-empty list of expectations, got {expected!r}")
-    results = []
-    for index, raw in enumerate(expected):
-        expectation = _validated(index, raw)
-        matched = _matches(expectation, sessions)
-        results.append({
-            "expectation": expectation,
-            "description": describe(expectation),
-            "found": len(matched),
-            "met": len(matched) >= expectation["min_count"],
-            "tunnels": matched,
-        })
-    unmet = [f"expected {result['description']}: found {result['found']}" for result in results if not result["met"]]
-    # Each tunnel once: keyed by its whole content, as an API id may be missing, shared or not even hashable.
+
+
+def _result(index: int, raw: t.Any, sessions: list[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
+    """Expectation ``index`` checked, with the tunnels it matched."""
+    expectation = _validated(index, raw)
+    matched = _matches(expectation, sessions)
+    return {
+        "expectation": expectation,
+        "description": describe(expectation),
+        "found": len(matched),
+        "met": len(matched) >= expectation["min_count"],
+        "tunnels": matched,
+    }
+
+
+def _distinct_tunnels(results: list[dict[str, t.Any]]) -> list[t.Mapping[str, t.Any]]:
+    """Every matched tunnel once, in the order first matched."""
+    # Keyed by its whole content, as an API id may be missing, shared or not even hashable.
     matched_ids: dict[str, t.Mapping[str, t.Any]] = {}
     for result in results:
         for record in result["tunnels"]:
             matched_ids.setdefault(json.dumps(record, sort_keys=True, default=repr), record)
-    tunnels = list(matched_ids.values())
+    return list(matched_ids.values())
+
+
+def tunnel_expectations(sessions: t.Any, expected: t.Any) -> dict[str, t.Any]:
+    """A report of which expectations the sessions meet (see tunnel_expectations.yml for the shape)."""
+    _check_input(sessions, expected)
+    results = [_result(index, raw, sessions) for index, raw in enumerate(expected)]
+    unmet = [f"expected {result['description']}: found {result['found']}" for result in results if not result["met"]]
+    tunnels = _distinct_tunnels(results)
     message = ""
     if unmet:
         message = f"{len(unmet)} of {len(results)} tunnel expectation(s) unmet: {'; '.join(unmet)}; {_seen(sessions)}"

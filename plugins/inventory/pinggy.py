@@ -96,7 +96,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     valid_port,
 )
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import PinggyPluginBase
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import name_hosts
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import Host, name_hosts
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import inventory_safe, make_unsafe
 
 display = Display()
@@ -120,6 +120,16 @@ def _shown_id(value: object) -> str:
     """A session id as a warning can quote it: one short line, whatever the API sent."""
     text = " ".join(repr(value).split())
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _warn_bad_ports(hosts: list[Host], all_vars: list[dict]) -> None:
+    """Warn of the tunnels that should have a port (or sent one) but got no ansible_port: their port is unusable."""
+    bad_ports = [name for (name, _public, record), hostvars in zip(hosts, all_vars)
+                 if "ansible_port" not in hostvars
+                 and (record.get("port") is not None or effective_mode(record) in PORT_MODES)]
+    if bad_ports:
+        display.warning(f"pinggy inventory: tunnel(s) {_listed(bad_ports)} have no usable port (an integer from 1 to "
+                        "65535); ansible_port is not set, pinggy_port holds what the API sent")
 
 
 class InventoryModule(PinggyPluginBase, BaseInventoryPlugin, Constructable, Cacheable):
@@ -174,12 +184,29 @@ class InventoryModule(PinggyPluginBase, BaseInventoryPlugin, Constructable, Cach
             subdomains=self.get_option("subdomain"),
             token_names=self.get_option("token_name"),
         )
-        # A host must never share a group's name: inventory calls resolve a name to the group first, so the
-        # host's variables would land on the group. Reserve every group there is or that `groups` will make.
+        hosts, collided = name_hosts(sessions, self.get_option("hostnames"), self._group_names())
+        self._warn_renamed(hosts, collided)
+        self.inventory.add_group("pinggy")
+        for mode in MODES:
+            if any(effective_mode(record) == mode for _name, _public, record in hosts):
+                self.inventory.add_group(f"pinggy_{mode}")
+        all_vars = [self._add_tunnel(name, public, record) for name, public, record in hosts]
+        _warn_bad_ports(hosts, all_vars)
+        self._construct([name for name, _public, _record in hosts], all_vars)
+
+    def _group_names(self) -> set[str]:
+        """Every group there is or that ``groups`` and ``keyed_groups`` (parent groups) will make.
+
+        A host must never share a group's name: inventory calls resolve a name to the group first, so the
+        host's variables would land on the group.
+        """
         reserved = set(self.inventory.groups) | set(self.get_option("groups") or {})
         reserved |= {keyed["parent_group"] for keyed in self.get_option("keyed_groups") or []
                      if isinstance(keyed, dict) and isinstance(keyed.get("parent_group"), str)}
-        hosts, collided = name_hosts(sessions, self.get_option("hostnames"), reserved)
+        return reserved
+
+    def _warn_renamed(self, hosts: list[Host], collided: list[str]) -> None:
+        """Say which hosts were not named after the tunnel's own domain, and why."""
         if collided:
             display.warning(f"pinggy inventory: several tunnels share the name(s) {_listed(collided)}; "
                             "they were renamed name_port, name_id or name_N")
@@ -188,22 +215,14 @@ class InventoryModule(PinggyPluginBase, BaseInventoryPlugin, Constructable, Cach
             display.warning(f"pinggy inventory: no field of hostnames ({', '.join(self.get_option('hostnames'))}) is a valid "
                             f"DNS name that is not a group name for the tunnel(s) with id {_listed(unnamed)}; "
                             "they were named pinggy_<id> and have no ansible_host")
+
+    def _construct(self, names: list[str], all_vars: list[dict]) -> None:
+        """Apply ``compose``, ``groups`` and ``keyed_groups`` to the hosts."""
         strict = self.get_option("strict")
-        self.inventory.add_group("pinggy")
-        for mode in MODES:
-            if any(effective_mode(record) == mode for _name, _public, record in hosts):
-                self.inventory.add_group(f"pinggy_{mode}")
-        all_vars = [self._add_tunnel(name, public, record) for name, public, record in hosts]
-        bad_ports = [name for (name, _public, record), hostvars in zip(hosts, all_vars)
-                     if "ansible_port" not in hostvars
-                     and (record.get("port") is not None or effective_mode(record) in PORT_MODES)]
-        if bad_ports:
-            display.warning(f"pinggy inventory: tunnel(s) {_listed(bad_ports)} have no usable port (an integer from 1 to "
-                            "65535); ansible_port is not set, pinggy_port holds what the API sent")
         # compose sets variables by host name, so it runs before keyed_groups can make a group of that name.
-        for (name, _public, _record), hostvars in zip(hosts, all_vars):
+        for name, hostvars in zip(names, all_vars):
             self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
-        for (name, _public, _record), hostvars in zip(hosts, all_vars):
+        for name, hostvars in zip(names, all_vars):
             self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
 

@@ -63,6 +63,36 @@ def public_name(record: t.Mapping[str, t.Any], fields: t.Sequence[str], reserved
     return None
 
 
+def _take(candidate: str, index: int, names: list[t.Optional[str]], taken: set[str]) -> None:
+    """Give ``candidate`` to host ``index`` unless somebody holds it already."""
+    if candidate not in taken:
+        names[index] = candidate
+        taken.add(candidate)
+
+
+def _name_by_suffix(base: str, indexes: list[int], records: t.Sequence[t.Mapping[str, t.Any]],
+                    names: list[t.Optional[str]], taken: set[str]) -> None:
+    """Name the hosts sharing ``base`` ``base_port``, else ``base_id``, where that suffix is theirs alone."""
+    ports = {index: valid_port(records[index].get("port")) for index in indexes}
+    ids = {index: safe_id(records[index].get("id")) for index in indexes}
+    # Ports first, then ids: each pass only takes names nobody holds yet, and a suffix two hosts share tells nothing apart.
+    for suffixes in (ports, ids):
+        counts = Counter(suffixes.values())
+        for index in indexes:
+            suffix = suffixes[index]
+            if names[index] is None and suffix is not None and counts[suffix] == 1:
+                _take(f"{base}_{suffix}", index, names, taken)
+
+
+def _name_by_counter(base: str, indexes: list[int], names: list[t.Optional[str]], taken: set[str]) -> None:
+    """Name the hosts still unnamed ``base_1``, ``base_2``... skipping the names taken."""
+    counter = 1
+    for index in indexes:
+        while names[index] is None:
+            _take(f"{base}_{counter}", index, names, taken)
+            counter += 1
+
+
 def name_hosts(records: t.Sequence[t.Mapping[str, t.Any]], fields: t.Sequence[str],
                reserved: t.Iterable[str] = ()) -> tuple[list[Host], list[str]]:
     """(inventory name, public name or None, record) for every record, in order, with distinct names; and the shared names.
@@ -80,26 +110,8 @@ def name_hosts(records: t.Sequence[t.Mapping[str, t.Any]], fields: t.Sequence[st
     names: list[t.Optional[str]] = [base if len(members[base]) == 1 else None for base in bases]
     collided = sorted(base for base, indexes in members.items() if len(indexes) > 1)
     for base in collided:
+        # Sorted by content, so the names do not depend on the order of the API's answer.
         indexes = sorted(members[base], key=lambda index: _canonical(records[index]))
-        ports = {index: valid_port(records[index].get("port")) for index in indexes}
-        ids = {index: safe_id(records[index].get("id")) for index in indexes}
-        port_counts, id_counts = Counter(ports.values()), Counter(ids.values())
-        # Ports first, then ids, then counters: each pass only takes names nobody holds yet.
-        for suffixes, counts in ((ports, port_counts), (ids, id_counts)):
-            for index in indexes:
-                suffix = suffixes[index]
-                if names[index] is not None or suffix is None or counts[suffix] != 1:
-                    continue
-                candidate = f"{base}_{suffix}"
-                if candidate not in taken:
-                    names[index] = candidate
-                    taken.add(candidate)
-        counter = 1
-        for index in indexes:
-            while names[index] is None:
-                candidate = f"{base}_{counter}"
-                counter += 1
-                if candidate not in taken:
-                    names[index] = candidate
-                    taken.add(candidate)
+        _name_by_suffix(base, indexes, records, names, taken)
+        _name_by_counter(base, indexes, names, taken)
     return [(t.cast(str, name), public, record) for name, public, record in zip(names, publics, records)], collided
