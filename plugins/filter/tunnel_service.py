@@ -146,7 +146,8 @@ def _option_problem(option: str, mode: str) -> t.Optional[str]:
 
 def _as_integer(value: t.Any) -> t.Any:
     """A string of digits as its integer (-e on the command line gives strings); anything else unchanged."""
-    return int(value) if isinstance(value, str) and value.isdigit() else value
+    # ASCII only: "²" is a digit to str.isdigit() that int() refuses, and "٣" would quietly become 3.
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else value
 
 
 def _is_integer_in(value: t.Any, low: int, high: int) -> bool:

@@ -119,10 +119,12 @@ cmd_units() {
 
 # The main core's unit tests with coverage: line and branch coverage of every file under plugins/
 # (imported or not) is printed, and under COVERAGE_MIN percent fails.
-COVERAGE_MIN=95
+COVERAGE_MIN=97
 cmd_coverage() {
   local venv coll report total
   venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
+  # coverage erase fails on a build tree that has never held coverage data.
+  mkdir -p "$coll/tests/output/coverage"
   (cd "$coll" && "$venv/bin/ansible-test" coverage erase --color no >/dev/null)
   cmd_units "$MAIN_CORE" --coverage
   log "coverage of plugins/ (unit tests, ansible-core $MAIN_CORE): at least $COVERAGE_MIN% required"

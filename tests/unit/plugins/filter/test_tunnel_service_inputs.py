@@ -56,6 +56,8 @@ def test_allow_lists_are_the_one_option_of_tcp_tls_and_tlstcp_tunnels(option: st
     (_tunnel(local_port=8080.0), r"local_port must be an integer from 1 to 65535, got 8080\.0"),
     (_tunnel(local_port="80 80"), r"got '80 80'"),
     (_tunnel(local_port="-1"), r"got '-1'"),
+    (_tunnel(local_port="\u00b2"), r"local_port must be an integer from 1 to 65535, got '\u00b2'"),
+    (_tunnel(local_port="\u0663"), r"local_port must be an integer from 1 to 65535, got '\u0663'"),
     (_tunnel(local_port="65536"), r"got 65536"),
     (_tunnel(local_host=["localhost"]), r"local_host must be a host name or an IP address, got \['localhost'\]"),
     (_tunnel(local_host="a" * 64 + ".example"), r"local_host must be a host name"),
