@@ -141,4 +141,4 @@ rmdir /run/systemd-ns-cgroup
 
 unset SYSTEMD_NS_CGROUP SYSTEMD_NS_CARRY SYSTEMD_NS_CARRY_RO
 export container=pinggy-e2e  # systemd behaves as in a container: no kmod, no umount/remount at shutdown
-exec /lib/systemd/systemd --system --unit=pinggy-e2e.target --log-target=console --show-status=no
+exec /lib/systemd/systemd --system --unit=pinggy-e2e.target --show-status=no
