@@ -14,12 +14,6 @@
 set -euo pipefail
 : "${PINGGY_API_URL:?}" "${PINGGY_API_KEY:?}" "${PINGGY_EMULATOR_URL:?}" "${PINGGY_EMULATOR_SSH_PORT:?}"
 
-# shellcheck source=tests/e2e/lib/sshd.sh
-source "$(dirname "$0")/lib/sshd.sh"
-# shellcheck source=tests/e2e/lib/emulator.sh
-source "$(dirname "$0")/lib/emulator.sh"
-# shellcheck source=tests/e2e/lib/gate.sh
-source "$(dirname "$0")/lib/gate.sh"
 # shellcheck source=tests/e2e/lib/systemd_ns.sh
 source "$(dirname "$0")/lib/systemd_ns.sh"
 # shellcheck source=tests/e2e/lib/tunnel_service.sh
@@ -62,35 +56,20 @@ done
 
 step "boot systemd in a namespace"
 systemd_ns_boot "$work" "${carry[@]}" || fail "systemd could not boot in a namespace on this machine (see above)"
-mkdir -p "$work/www" && echo "hello through pinggy" > "$work/www/index.html"
-web_port=$(free_port)
-python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$web_port" > "$work/web.log" 2>&1 &
-pids+=($!)
+start_web_server "$work"
 emulator_reset "[]"
 pin_host_key || fail "no host key"
 
-tcp_token="e2eSdTcp$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
-web_token="e2eSdWeb$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
-password="Pw$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
-secrets="$tcp_token $web_token $password"
+new_secrets e2eSd
+all_secrets="$tcp_token $web_token $password"
 # The role's defaults but for: the server, a fast restart, and its files in the namespace's /run (so nothing it writes
 # lands on the host's disk: the units go to /etc/systemd/system, the namespace's tmpfs); $1: the web tunnel's options,
 # $2: the state of both.
 write_vars() {
-  cat > "$work/vars.yml" <<YAML
-tunnel_service_server: 127.0.0.1
-tunnel_service_port: $PINGGY_EMULATOR_SSH_PORT
-tunnel_service_known_hosts: ["$host_key"]
-tunnel_service_keepalive_interval: 1
-tunnel_service_restart_sec: 1
-tunnel_service_user: $service_user
+  write_role_vars "$work/vars.yml" "$web_port" "$1" "$2" "tunnel_service_restart_sec: 1
 tunnel_service_config_dir: /run/pinggy-e2e/etc
 tunnel_service_state_dir: /run/pinggy-e2e/state
-tunnel_service_unit_prefix: $unit_prefix
-tunnel_service_tunnels:
-  - {name: ssh, mode: tcp, local_port: $web_port, token: $tcp_token, state: $2}
-  - {name: web, mode: http, local_port: $web_port, token: $web_token, state: $2, options: $1}
-YAML
+tunnel_service_unit_prefix: $unit_prefix"
 }
 write_deploy_playbook "$work/deploy.yml"
 write_gate_vars "$work/expected.yml" "$tcp_token" "$web_token"
@@ -98,10 +77,7 @@ deploy() { inside ansible-playbook "$work/deploy.yml" -e "@$work/vars.yml" "$@";
 
 step "deploy (the units start), then again"
 write_vars "[x:https, 'b:alice:$password', 'w:127.0.0.1/32']" present
-deploy -vvv > "$work/deploy1.out" 2>&1 || { cat "$work/deploy1.out"; fail "the role failed"; }
-[ "$(changed_count "$work/deploy1.out")" -gt 0 ] || fail "the first run changed nothing"
-deploy > "$work/deploy2.out" 2>&1 || { cat "$work/deploy2.out"; fail "the second run failed"; }
-[ "$(changed_count "$work/deploy2.out")" = 0 ] || { cat "$work/deploy2.out"; fail "the second run was not idempotent"; }
+deploy_and_again "$work" || fail "deploy, then again"
 for name in ssh web; do
   inside systemctl is-active --quiet "$unit_prefix$name.service" \
     || { inside systemctl status --no-pager "$unit_prefix$name.service" || true; fail "$name's unit is not active"; }
@@ -128,7 +104,9 @@ for _ in $(seq 1 50); do
   [ "$new_pid" != 0 ] && [ "$new_pid" != "$ssh_pid" ] && [ "$(show ssh ActiveState)" = active ] && break
   sleep 0.1
 done
-[ "$(show ssh NRestarts)" -ge 1 ] && [ "$(show ssh ActiveState)" = active ] || fail "systemd did not restart the killed ssh"
+if [ "$(show ssh NRestarts)" -lt 1 ] || [ "$(show ssh ActiveState)" != active ]; then
+  fail "systemd did not restart the killed ssh"
+fi
 read -r tcp_port http_port <<< "$(tunnel_ports "$tcp_token" "$web_token" x:xff)" || fail "the tcp tunnel did not come back"
 echo "restarted: tcp 127.0.0.1:$tcp_port, http 127.0.0.1:$http_port"
 
@@ -151,8 +129,6 @@ for name in ssh web; do
 done
 left=$(inside sh -c "systemctl list-unit-files --no-legend '$unit_prefix*'; find /etc/systemd/system /run/pinggy-e2e -name '$unit_prefix*' -o -name '*.conf' -o -name '*known_hosts*'")
 [ -z "$left" ] || fail "state: absent left: $left"
-deploy > "$work/absent2.out" 2>&1 || { cat "$work/absent2.out"; fail "state: absent failed the second time"; }
-[ "$(changed_count "$work/absent2.out")" = 0 ] || { cat "$work/absent2.out"; fail "state: absent was not idempotent"; }
 gate_until_fails "$work/expected.yml" "$work/gate_down.out"
 [ "$rc" -eq 2 ] || { cat "$work/gate_down.out"; fail "the gate did not fail once the tunnels were removed"; }
 grep -q "expected at least 1 tcp tunnel with token $tcp_token: found 0" "$work/gate_down.out" || fail "the gate's message is missing"
@@ -160,7 +136,7 @@ grep -q "expected at least 1 tcp tunnel with token $tcp_token: found 0" "$work/g
 step "secrets, teardown"
 inside journalctl --no-pager -o verbose > "$work/journal.txt"
 grep -q "Started.*Pinggy http tunnel web" "$work/journal.txt" || fail "the journal does not show the units"
-check_no_secret "$secrets" "$work"/deploy*.out "$work"/absent*.out "$work"/units.txt "$work"/show.txt "$work"/ps.txt \
+check_no_secret "$all_secrets" "$work"/deploy*.out "$work"/absent.out "$work"/units.txt "$work"/show.txt "$work"/ps.txt \
   "$work"/journal.txt || fail "a secret leaked"
 check_no_secret "$password $PINGGY_API_KEY" "$work"/*.out || fail "the password or the API key leaked"
 systemd_ns_stop || fail "the namespace's teardown"

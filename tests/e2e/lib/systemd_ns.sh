@@ -74,7 +74,7 @@ systemd_ns_boot() {
     sleep 0.1
   done
   [ -n "$child" ] || { cat "$work/systemd_ns.log" >&2; systemd_ns_fail "systemd did not start within 10 s"; return 1; }
-  grep -Eq "^NSpid:[[:space:]]+$child[[:space:]]+1\$" "/proc/$child/status" \
+  grep -Eq "^NSpid:[[:space:]]+${child}[[:space:]]+1\$" "/proc/$child/status" \
     || { systemd_ns_fail "pid $child is not PID 1 of its namespace"; return 1; }
   systemd_ns_pid=$child
   systemd_ns_start_time=$(cut -d' ' -f22 "/proc/$child/stat")

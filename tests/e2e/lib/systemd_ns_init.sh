@@ -7,10 +7,13 @@
 # /tmp to keep visible, read-write, at the same path), SYSTEMD_NS_CARRY_RO (colon-separated dirs, read-only).
 set -euo pipefail
 fail() { echo "systemd_ns_init: FAILED: $*" >&2; exit 1; }
-on_tmpfs() { mountpoint -q "$1" && [ "$(stat -f -c %T "$1")" = tmpfs ] || fail "$1 is not a tmpfs mount"; }
+on_tmpfs() {
+  if ! mountpoint -q "$1" || [ "$(stat -f -c %T "$1")" != tmpfs ]; then fail "$1 is not a tmpfs mount"; fi
+}
 read_only() { findmnt -n -o OPTIONS --target "$1" | grep -Eq '^ro(,|$)' || fail "$1 is not read-only"; }
 empty_over() {  # empty_over DIR: an empty read-only dir mounted over DIR (in this namespace only)
-  mount --bind /run/systemd-ns-empty "$1" && mountpoint -q "$1" && [ -z "$(ls -A "$1")" ] || fail "$1 is not emptied"
+  mount --bind /run/systemd-ns-empty "$1"
+  if ! mountpoint -q "$1" || [ -n "$(ls -A "$1")" ]; then fail "$1 is not emptied"; fi
 }
 
 [ "$$" = 1 ] || fail "not PID 1 of a new PID namespace"
@@ -35,8 +38,9 @@ on_tmpfs /tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
 on_tmpfs /var/tmp
 for i in "${!carry[@]}"; do
-  mkdir -p "${carry[$i]}" && mount --move "/run/systemd-ns-carry/$i" "${carry[$i]}" && mountpoint -q "${carry[$i]}" \
-    || fail "could not carry ${carry[$i]} into the namespace"
+  mkdir -p "${carry[$i]}"
+  mount --move "/run/systemd-ns-carry/$i" "${carry[$i]}"
+  mountpoint -q "${carry[$i]}" || fail "could not carry ${carry[$i]} into the namespace"
   if [ "$i" -gt 0 ]; then
     mount -o remount,bind,ro "${carry[$i]}"
     read_only "${carry[$i]}"
@@ -71,7 +75,8 @@ for dir in /etc/tmpfiles.d /usr/lib/tmpfiles.d /usr/local/lib/tmpfiles.d /usr/li
            /usr/local/lib/systemd/system-generators; do
   if [ -d "$dir" ]; then empty_over "$dir"; fi
 done
-[ -z "$(systemd-tmpfiles --cat-config 2>/dev/null | grep -v '^#' | grep -v '^$')" ] || fail "tmpfiles still has rules"
+rules=$(systemd-tmpfiles --cat-config 2>/dev/null | grep -v '^#' || true)
+[ -z "${rules//[[:space:]]/}" ] || fail "tmpfiles still has rules: $rules"
 
 # 4. A minimal boot: the units shipped in /usr/lib want nothing (their .wants dirs emptied), /etc/systemd is a tmpfs
 # holding the target booted, masks for everything that touches the machine, and settings that keep state off disk.
@@ -136,8 +141,9 @@ mount -o remount,bind,ro /sys
 read_only /sys
 mount --move /run/systemd-ns-cgroup /sys/fs/cgroup
 rmdir /run/systemd-ns-cgroup
-[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && [ -f /sys/fs/cgroup/cgroup.procs ] && [ ! -e /sys/fs/cgroup/systemd ] \
-  || fail "/sys/fs/cgroup is not the namespace's cgroup alone"
+if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ] || [ ! -f /sys/fs/cgroup/cgroup.procs ] || [ -e /sys/fs/cgroup/systemd ]; then
+  fail "/sys/fs/cgroup is not the namespace's cgroup alone"
+fi
 
 unset SYSTEMD_NS_CGROUP SYSTEMD_NS_CARRY SYSTEMD_NS_CARRY_RO
 export container=pinggy-e2e  # systemd behaves as in a container: no kmod, no umount/remount at shutdown
