@@ -35,6 +35,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP  # the EXIT trap stops the namespace's systemd
 fail() { echo "tunnel_service under systemd, end-to-end: FAILED: $*" >&2; exit 1; }
 step() { echo "[$(( $(date +%s) - started )) s] $*"; }
 export ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_PIPELINING=true

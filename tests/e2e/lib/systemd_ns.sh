@@ -45,10 +45,17 @@ systemd_ns_check_sentinels() {
 
 # systemd_ns_boot WORK [READ_ONLY_DIR ...]: boot, wait until `systemctl is-system-running` says running.
 systemd_ns_boot() {
-  local work=$1 sentinel child="" status read_only
+  local work=$1 sentinel child="" status read_only stale
   shift
   [ "$(id -u)" = 0 ] || { systemd_ns_fail "needs root"; return 1; }
   [ -x /lib/systemd/systemd ] || { systemd_ns_fail "/lib/systemd/systemd is missing (Debian package systemd)"; return 1; }
+  # A run killed before its teardown (SIGKILL) leaves its systemd running: say so, with the PIDs to stop.
+  for stale in /sys/fs/cgroup/unified/pinggy-e2e-*/; do
+    if [ -d "$stale" ]; then
+      echo "systemd_ns: WARNING: $stale is left by an earlier run; its processes (if any): " \
+        "$(find "$stale" -name cgroup.procs -exec cat {} + 2>/dev/null | paste -sd' ')" >&2
+    fi
+  done
   for sentinel in "${systemd_ns_sentinels[@]}"; do echo "pinggy e2e sentinel of pid $$" > "$sentinel"; done
   systemd_ns_host_before=$(systemd_ns_host_state)
   [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ] \
@@ -93,6 +100,11 @@ systemd_ns_boot() {
     systemd_ns_run systemctl --failed --no-pager >&2 || true
     systemd_ns_fail "systemd did not boot: is-system-running says '$status'"; return 1
   fi
+  # The fences as systemd sees them: another /tmp (the host's sentinel is not in it), tmpfiles masked.
+  [ ! -e "/proc/$systemd_ns_pid/root${systemd_ns_sentinels[0]}" ] \
+    || { systemd_ns_fail "the namespace's /tmp is the host's"; return 1; }
+  [ "$(systemd_ns_run systemctl is-enabled systemd-tmpfiles-setup.service systemd-tmpfiles-clean.timer 2>&1)" \
+    = "$(printf 'masked\nmasked')" ] || { systemd_ns_fail "systemd-tmpfiles is not masked"; return 1; }
 }
 
 # systemd_ns_run COMMAND...: run it inside the namespace (its mounts and /etc/systemd, its systemd, its PIDs).
