@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End to end for the tunnel_service role, real processes only. The role deploys two tunnels on localhost, with the
 # emulator's SSH front as the Pinggy server: tcp to a real sshd (token only) and http to a web server (token, basic auth,
-# x:https and an allow-list). This machine has no systemd as PID 1, and booting one is not safe here (design.md §10), so
-# the role runs with tunnel_service_manage_service: false and this script does systemd's part: `systemd-analyze verify`
-# on each unit, then each unit's ExecStart exactly as written, as the unit's User. Then: the module lists both tunnels
+# x:https and an allow-list). The role runs with tunnel_service_manage_service: false, as where systemd is not the
+# service manager (containers), and this script does systemd's part: `systemd-analyze verify` on each unit, then each
+# unit's ExecStart exactly as written, as the unit's User (tunnel_service_systemd.sh runs the role with
+# manage_service: true under a real systemd, booted in namespaces). Then: the module lists both tunnels
 # with their mode, token name and options; the inventory makes the tcp one a host that `ansible -m ping` reaches through
 # the tunnel; basic auth is enforced through the http one; the gate (with the role's expectations) passes. A second run
 # changes nothing; check mode with --diff changes nothing and shows no secret; state: absent removes every file and,
@@ -15,12 +16,8 @@
 set -euo pipefail
 : "${PINGGY_API_URL:?}" "${PINGGY_API_KEY:?}" "${PINGGY_EMULATOR_URL:?}" "${PINGGY_EMULATOR_SSH_PORT:?}"
 
-# shellcheck source=tests/e2e/lib/sshd.sh
-source "$(dirname "$0")/lib/sshd.sh"
-# shellcheck source=tests/e2e/lib/emulator.sh
-source "$(dirname "$0")/lib/emulator.sh"
-# shellcheck source=tests/e2e/lib/gate.sh
-source "$(dirname "$0")/lib/gate.sh"
+# shellcheck source=tests/e2e/lib/tunnel_service.sh
+source "$(dirname "$0")/lib/tunnel_service.sh"
 
 started=$(date +%s)
 work=$(mktemp -d)
@@ -44,71 +41,28 @@ export ANSIBLE_PIPELINING=true  # fewer temp files per task: this test runs the 
 ensure_openssh
 command -v systemd-analyze >/dev/null 2>&1 || fail "systemd-analyze is missing (Debian package systemd; installing it starts nothing)"
 start_sshd "$work"
-mkdir -p "$work/www" && echo "hello through pinggy" > "$work/www/index.html"
-web_port=$(free_port)
-python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$web_port" > "$work/web.log" 2>&1 &
-pids+=($!)
+start_web_server "$work"
 emulator_reset "[]"
 
-tcp_token="e2eTcp$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
-web_token="e2eWeb$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
-password="Pw$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
-# The Pinggy server's host key, pinned as a user would pin a.pinggy.io's.
-host_key=$(ssh-keyscan -T 10 -t ed25519 -p "$PINGGY_EMULATOR_SSH_PORT" 127.0.0.1 2>/dev/null | grep -v '^#' | head -n1)
-[ -n "$host_key" ] || fail "ssh-keyscan got no host key from the SSH front"
+new_secrets e2e
+pin_host_key || fail "no host key"
 
 # tunnels.yml: the role's variables; $1 is the web tunnel's option list, $2 the state of both tunnels.
 write_vars() {
-  cat > "$work/vars.yml" <<YAML
-tunnel_service_server: 127.0.0.1
-tunnel_service_port: $PINGGY_EMULATOR_SSH_PORT
-tunnel_service_known_hosts: ["$host_key"]
-tunnel_service_keepalive_interval: 1
-tunnel_service_user: $service_user
-tunnel_service_config_dir: $work/etc
+  write_role_vars "$work/vars.yml" "$ssh_port" "$1" "$2" "tunnel_service_config_dir: $work/etc
 tunnel_service_state_dir: $work/state
 tunnel_service_unit_dir: $work/units
-tunnel_service_manage_service: false
-tunnel_service_tunnels:
-  - {name: ssh, mode: tcp, local_port: $ssh_port, token: $tcp_token, state: $2}
-  - {name: web, mode: http, local_port: $web_port, token: $web_token, state: $2, options: $1}
-YAML
+tunnel_service_manage_service: false"
 }
 web_options="[x:https, 'b:alice:$password', 'w:127.0.0.1/32']"
-cat > "$work/deploy.yml" <<YAML
-- name: Deploy the tunnels
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  roles:
-    - pinggy.tunnels.tunnel_service
-  post_tasks:
-    - name: Check the expectations the role publishes for the gate
-      ansible.builtin.assert:
-        that: >-
-          tunnel_service_expectations in [[{'mode': 'tcp'}, {'mode': 'http'}], []]
-        fail_msg: "{{ tunnel_service_expectations | to_json }}"
-YAML
-# The gate: the role's expectations, plus the token names (the emulator names a token by its value, so the role is not
-# given token_name here: its output must not hold the token), probing through loopback; the http tunnel answers 401.
-cat > "$work/expected.yml" <<YAML
-assert_tunnels_expected:
-  - {mode: tcp, token_name: $tcp_token}
-  - {mode: http, token_name: $web_token}
-assert_tunnels_probe: true
-assert_tunnels_probe_address: 127.0.0.1
-assert_tunnels_probe_status: [401]
-YAML
+write_deploy_playbook "$work/deploy.yml"
+write_gate_vars "$work/expected.yml" "$tcp_token" "$web_token"
 deploy() { ansible-playbook "$work/deploy.yml" -e "@$work/vars.yml" "$@"; }
-changed_count() { sed -n 's/^localhost *: .*changed=\([0-9]*\).*/\1/p' "$1"; }
 
 step "deploy, then again"
 # 1. Deploy (at -vvv), then a second run changes nothing.
 write_vars "$web_options" present
-deploy -vvv > "$work/deploy1.out" 2>&1 || { cat "$work/deploy1.out"; fail "the role failed"; }
-[ "$(changed_count "$work/deploy1.out")" -gt 0 ] || fail "the first run changed nothing"
-deploy > "$work/deploy2.out" 2>&1 || { cat "$work/deploy2.out"; fail "the second run failed"; }
-[ "$(changed_count "$work/deploy2.out")" = 0 ] || { cat "$work/deploy2.out"; fail "the second run was not idempotent"; }
+deploy_and_again "$work" || fail "deploy, then again"
 for file in "$work/etc/ssh.conf" "$work/etc/web.conf"; do
   [ "$(stat -c '%a %U' "$file")" = "600 $service_user" ] || fail "$file is not 0600 and owned by $service_user: $(stat -c '%a %U' "$file")"
 done
@@ -135,29 +89,14 @@ for unit in "${units[@]}"; do
   if ! grep -q '^Restart=always$' "$unit" || ! grep -q '^NoNewPrivileges=yes$' "$unit"; then
     fail "$unit lacks Restart=always or hardening"
   fi
-  for secret in "$tcp_token" "$web_token" "$password"; do
-    if grep -qF "$secret" "$unit"; then fail "a secret appeared in $(basename "$unit")"; fi
-  done
+  check_no_secret "$tcp_token $web_token $password" "$unit" || fail "a secret leaked"
   read -ra argv <<< "$exec_start"
   setpriv --reuid="$user" --regid="$group" --init-groups -- "${argv[@]}" < /dev/null > "$work/$(basename "$unit").log" 2>&1 &
   pids+=($!)
 done
 
 # The sessions, once the web tunnel's options have arrived: their loopback ports.
-python3 - "$PINGGY_API_URL" "$tcp_token" "$web_token" > "$work/ports" <<'PY' || { cat "$work"/*.service.log; fail "the tunnels did not come up"; }
-import json, os, sys, time, urllib.request
-url, tcp_token, web_token = sys.argv[1:]
-deadline = time.monotonic() + 20
-while True:
-    request = urllib.request.Request(f"{url}/session/active", headers={"Authorization": f"Bearer {os.environ['PINGGY_API_KEY']}"})
-    sessions = {s["tokenName"]: s for s in json.load(urllib.request.urlopen(request, timeout=10))}
-    if tcp_token in sessions and sessions.get(web_token, {}).get("remoteOptions"):
-        print(sessions[tcp_token]["port"], sessions[web_token]["port"])
-        break
-    if time.monotonic() > deadline:
-        sys.exit(f"not up within 20 s: {sorted(sessions)}")
-    time.sleep(0.2)
-PY
+tunnel_ports "$tcp_token" "$web_token" > "$work/ports" || { cat "$work"/*.service.log; fail "the tunnels did not come up"; }
 read -r tcp_port http_port < "$work/ports"
 echo "tunnels up: tcp 127.0.0.1:$tcp_port -> sshd :$ssh_port, http 127.0.0.1:$http_port -> web :$web_port"
 for pid in "${pids[@]:1}"; do
@@ -168,27 +107,7 @@ grep -q -- "-F $work/etc/ssh.conf pinggy-tunnel" "$work/ps.out" || fail "the uni
 
 step "list and gate"
 # 4. The module lists both, with mode, token name and options (the password shown as ***); the gate passes.
-cat > "$work/verify.yml" <<YAML
-- name: Check the deployed tunnels
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Read the tunnels of the two tokens
-      pinggy.tunnels.pinggy_sessions_info:
-        token_name: [$tcp_token, $web_token]
-      register: listed
-    - name: Check mode, token name and options
-      ansible.builtin.assert:
-        that:
-          - listed.count == 2
-          - by_token['$tcp_token'].mode == 'tcp' and by_token['$tcp_token'].remote_options == []
-          - by_token['$web_token'].mode == 'http'
-          - by_token['$web_token'].remote_options == ['x:https', 'b:alice:***', 'w:127.0.0.1/32']
-        fail_msg: "{{ listed.sessions | to_json }}"
-      vars:
-        by_token: "{{ dict(listed.sessions | map(attribute='token_name') | zip(listed.sessions)) }}"
-YAML
+write_list_playbook "$work/verify.yml" "$tcp_token" "$web_token" "['x:https', 'b:alice:***', 'w:127.0.0.1/32']"
 ansible-playbook "$work/verify.yml" > "$work/verify_play.out" 2>&1 || { cat "$work/verify_play.out"; fail "the module did not list the tunnels as deployed"; }
 ansible-playbook pinggy.tunnels.gate -e "@$work/expected.yml" > "$work/gate_up.out" 2>&1 \
   || { cat "$work/gate_up.out"; fail "the gate failed with the tunnels up"; }
@@ -237,17 +156,8 @@ grep -q "expected at least 1 tcp tunnel with token $tcp_token: found 0" "$work/g
 step "secrets"
 # 7. No secret in command lines, client logs or the role's Ansible output at -vvv (units: checked in 3; the API itself
 # returns token values, so the module's and the gate's output may hold the tokens, never the password).
-for secret in "$tcp_token" "$web_token" "$password"; do
-  for file in "$work"/deploy1.out "$work"/deploy2.out "$work"/check.out "$work"/absent.out "$work"/ps.out \
-              "$work"/*.service.log; do
-    if grep -qF "$secret" "$file"; then
-      fail "a secret appeared in $(basename "$file"), line(s) $(grep -nF "$secret" "$file" | cut -d: -f1 | head -n5 | paste -sd' ')"
-    fi
-  done
-done
-for file in "$work"/*.out; do
-  if grep -qF "$password" "$file"; then fail "the password appeared in $(basename "$file")"; fi
-  if grep -qF "$PINGGY_API_KEY" "$file"; then fail "the API key appeared in $(basename "$file")"; fi
-done
+check_no_secret "$tcp_token $web_token $password" "$work"/deploy1.out "$work"/deploy2.out "$work"/check.out \
+  "$work"/absent.out "$work"/ps.out "$work"/*.service.log || fail "a secret leaked"
+check_no_secret "$password $PINGGY_API_KEY" "$work"/*.out || fail "the password or the API key leaked"
 echo "tunnel_service end-to-end: passed in $(( $(date +%s) - started )) s (deployed, idempotent, check mode, units verified" \
   "and run as $service_user, listed with options, pinged, basic auth enforced, gated, removed, no secret leaked)"

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# End to end for the tunnel_service role with tunnel_service_manage_service: true, under a real systemd. This machine
+# has no systemd as PID 1, so lib/systemd_ns.sh boots one as PID 1 of its own PID, mount and UTS namespaces (sharing
+# the network: the emulator's SSH front stays on 127.0.0.1), fenced off from the host first (own /tmp, /var/tmp, /run,
+# /dev, /etc/systemd; no tmpfiles rule; a minimal target; see lib/systemd_ns_init.sh), with sentinel files in the real
+# /tmp and /var/tmp checked after the boot and after the teardown. The role and systemctl run inside the namespace.
+# The role deploys two tunnels (tcp, and http with basic auth, x:https and an allow-list) to a local web server: its
+# units start (as the service user, enabled); a second run changes nothing; a changed option restarts that unit only;
+# a killed ssh is restarted by systemd (Restart=always); pinggy_sessions_info lists both with their options and the
+# gate passes; state: absent stops, disables and removes them, and the gate then fails. The tokens and the password
+# appear in no unit file, `systemctl show`, process list, journal or role output (-vvv).
+# Needs PINGGY_API_URL, PINGGY_API_KEY, PINGGY_EMULATOR_URL and PINGGY_EMULATOR_SSH_PORT
+# (PINGGY_EMULATOR_SSH=1 tests/utils/with_emulator.sh sets them), root, and the collection on ANSIBLE_COLLECTIONS_PATH.
+set -euo pipefail
+: "${PINGGY_API_URL:?}" "${PINGGY_API_KEY:?}" "${PINGGY_EMULATOR_URL:?}" "${PINGGY_EMULATOR_SSH_PORT:?}"
+
+# shellcheck source=tests/e2e/lib/systemd_ns.sh
+source "$(dirname "$0")/lib/systemd_ns.sh"
+# shellcheck source=tests/e2e/lib/tunnel_service.sh
+source "$(dirname "$0")/lib/tunnel_service.sh"
+
+started=$(date +%s)
+work=$(mktemp -d)
+chmod 0711 "$work"
+service_user="pinggy-e2e-sd-$$"
+unit_prefix="pinggy-e2e-$$-"
+pids=()
+cleanup() {
+  local rc=$?
+  if [ ${#pids[@]} -gt 0 ]; then kill "${pids[@]}" 2>/dev/null || true; fi
+  systemd_ns_stop || rc=1
+  userdel "$service_user" 2>/dev/null || true
+  groupdel "$service_user" 2>/dev/null || true
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP  # the EXIT trap stops the namespace's systemd
+fail() { echo "tunnel_service under systemd, end-to-end: FAILED: $*" >&2; exit 1; }
+step() { echo "[$(( $(date +%s) - started )) s] $*"; }
+export ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_PIPELINING=true
+inside() { systemd_ns_run "$@"; }
+show() { inside systemctl show --value -p "$2" "$unit_prefix$1.service"; }
+
+[ "$(id -u)" = 0 ] || fail "needs root: it boots systemd in namespaces and creates a system user"
+ensure_openssh
+if [ ! -x /lib/systemd/systemd ]; then
+  echo "installing systemd (Debian package; installing it starts nothing here)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
+fi
+# Paths the namespace hides (its own /tmp, /var/tmp, /run) that ansible needs there: carried in, read-only.
+carry=()
+IFS=: read -ra collection_paths <<< "${ANSIBLE_COLLECTIONS_PATH:-}"
+for dir in "${collection_paths[@]}" "$(dirname "$(command -v ansible-playbook)")"; do
+  case "$(realpath -m "$dir")" in /tmp/*|/var/tmp/*|/run/*) carry+=("$(realpath "$dir")") ;; esac
+done
+
+step "boot systemd in a namespace"
+systemd_ns_boot "$work" "${carry[@]}" || fail "systemd could not boot in a namespace on this machine (see above)"
+start_web_server "$work"
+emulator_reset "[]"
+pin_host_key || fail "no host key"
+
+new_secrets e2eSd
+all_secrets="$tcp_token $web_token $password"
+# The role's defaults but for: the server, a fast restart, and its files in the namespace's /run (so nothing it writes
+# lands on the host's disk: the units go to /etc/systemd/system, the namespace's tmpfs); $1: the web tunnel's options,
+# $2: the state of both.
+write_vars() {
+  write_role_vars "$work/vars.yml" "$web_port" "$1" "$2" "tunnel_service_restart_sec: 1
+tunnel_service_config_dir: /run/pinggy-e2e/etc
+tunnel_service_state_dir: /run/pinggy-e2e/state
+tunnel_service_unit_prefix: $unit_prefix"
+}
+write_deploy_playbook "$work/deploy.yml"
+write_gate_vars "$work/expected.yml" "$tcp_token" "$web_token"
+deploy() { inside ansible-playbook "$work/deploy.yml" -e "@$work/vars.yml" "$@"; }
+
+step "deploy (the units start), then again"
+write_vars "[x:https, 'b:alice:$password', 'w:127.0.0.1/32']" present
+deploy_and_again "$work" || fail "deploy, then again"
+for name in ssh web; do
+  inside systemctl is-active --quiet "$unit_prefix$name.service" \
+    || { inside systemctl status --no-pager "$unit_prefix$name.service" || true; fail "$name's unit is not active"; }
+  [ "$(inside systemctl is-enabled "$unit_prefix$name.service")" = enabled ] || fail "$name's unit is not enabled"
+  [ "$(inside ps -o user= -p "$(show "$name" MainPID)")" = "$service_user" ] || fail "$name's ssh does not run as $service_user"
+done
+ports=$(tunnel_ports "$tcp_token" "$web_token") || { inside journalctl --no-pager -n 50 || true; fail "the tunnels did not come up"; }
+echo "tunnels up through systemd (tcp, http: $ports)"
+
+step "a changed option restarts that unit only; a killed ssh comes back"
+ssh_invocation=$(show ssh InvocationID); web_invocation=$(show web InvocationID)
+web_options="[x:https, 'b:alice:$password', 'w:127.0.0.1/32', 'x:xff']"
+write_vars "$web_options" present
+deploy > "$work/deploy3.out" 2>&1 || { cat "$work/deploy3.out"; fail "the run with a changed option failed"; }
+grep -q "RUNNING HANDLER \[pinggy.tunnels.tunnel_service : Restart the changed Pinggy tunnels\]" "$work/deploy3.out" \
+  || fail "no restart handler ran"
+[ "$(show web InvocationID)" != "$web_invocation" ] || fail "the web unit was not restarted"
+[ "$(show ssh InvocationID)" = "$ssh_invocation" ] || fail "the ssh unit was restarted for the web tunnel's change"
+tunnel_ports "$tcp_token" "$web_token" x:xff > /dev/null || fail "the restarted tunnel did not come back with x:xff"
+ssh_pid=$(show ssh MainPID)
+inside kill -KILL "$ssh_pid"
+for _ in $(seq 1 50); do
+  new_pid=$(show ssh MainPID)
+  [ "$new_pid" != 0 ] && [ "$new_pid" != "$ssh_pid" ] && [ "$(show ssh ActiveState)" = active ] && break
+  sleep 0.1
+done
+if [ "$(show ssh NRestarts)" -lt 1 ] || [ "$(show ssh ActiveState)" != active ]; then
+  fail "systemd did not restart the killed ssh"
+fi
+read -r tcp_port http_port <<< "$(tunnel_ports "$tcp_token" "$web_token" x:xff)" || fail "the tcp tunnel did not come back"
+echo "restarted: tcp 127.0.0.1:$tcp_port, http 127.0.0.1:$http_port"
+
+step "list and gate"
+write_list_playbook "$work/list.yml" "$tcp_token" "$web_token" "['x:https', 'b:alice:***', 'w:127.0.0.1/32', 'x:xff']"
+ansible-playbook "$work/list.yml" > "$work/list.out" 2>&1 || { cat "$work/list.out"; fail "the module did not list the tunnels as deployed"; }
+ansible-playbook pinggy.tunnels.gate -e "@$work/expected.yml" > "$work/gate_up.out" 2>&1 \
+  || { cat "$work/gate_up.out"; fail "the gate failed with the tunnels up"; }
+# What a secret must not be in, captured while the units run: their files, systemctl show, every process, the journal.
+inside sh -c "cat /etc/systemd/system/$unit_prefix*.service" > "$work/units.txt"
+for name in ssh web; do inside systemctl show "$unit_prefix$name.service"; done > "$work/show.txt"
+ps -eo args > "$work/ps.txt"
+grep -q -- "-F /run/pinggy-e2e/etc/web.conf pinggy-tunnel" "$work/ps.txt" || fail "the unit's ssh is not in the process list"
+
+step "state: absent, gate fails"
+write_vars "$web_options" absent
+deploy > "$work/absent.out" 2>&1 || { cat "$work/absent.out"; fail "state: absent failed"; }
+for name in ssh web; do
+  if inside systemctl is-active --quiet "$unit_prefix$name.service"; then fail "$name's unit still runs"; fi
+done
+left=$(inside sh -c "systemctl list-unit-files --no-legend '$unit_prefix*'; find /etc/systemd/system /run/pinggy-e2e -name '$unit_prefix*' -o -name '*.conf' -o -name '*known_hosts*'")
+[ -z "$left" ] || fail "state: absent left: $left"
+gate_until_fails "$work/expected.yml" "$work/gate_down.out"
+[ "$rc" -eq 2 ] || { cat "$work/gate_down.out"; fail "the gate did not fail once the tunnels were removed"; }
+grep -q "expected at least 1 tcp tunnel with token $tcp_token: found 0" "$work/gate_down.out" || fail "the gate's message is missing"
+
+step "secrets, teardown"
+inside journalctl --no-pager -o verbose > "$work/journal.txt"
+grep -q "Started.*Pinggy http tunnel web" "$work/journal.txt" || fail "the journal does not show the units"
+check_no_secret "$all_secrets" "$work"/deploy*.out "$work"/absent.out "$work"/units.txt "$work"/show.txt "$work"/ps.txt \
+  "$work"/journal.txt || fail "a secret leaked"
+check_no_secret "$password $PINGGY_API_KEY" "$work"/*.out || fail "the password or the API key leaked"
+systemd_ns_stop || fail "the namespace's teardown"
+for path in /etc/systemd/system/"$unit_prefix"* /etc/systemd/system/multi-user.target.wants/"$unit_prefix"* /run/pinggy-e2e; do
+  [ ! -e "$path" ] || fail "$path is on the host"
+done
+echo "tunnel_service under systemd, end-to-end: passed in $(( $(date +%s) - started )) s (booted, units started as" \
+  "$service_user and enabled, idempotent, restarted one unit, survived a killed ssh, listed, gated, stopped and removed," \
+  "no secret leaked, nothing left on the host)"
