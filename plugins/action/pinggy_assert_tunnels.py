@@ -59,31 +59,56 @@ def argument_spec() -> dict[str, dict[str, t.Any]]:
         probe_path={"type": "str", "default": "/"},
         probe_address={"type": "str"},
         probe_validate_certs={"type": "bool", "default": True},
+        # Internal (the assert_tunnels role passes it): its variables that hold these options; see range_problems.
+        _variable_names={"type": "dict"},
     )
     return spec
 
 
-def range_problems(params: t.Mapping[str, t.Any]) -> list[str]:
-    """What the types cannot say, one line each (the role's wording, with the action's option names)."""
-    problems = []
-    if params["wait_timeout"] < 0:
-        problems.append(f"wait_timeout must be an integer >= 0 (seconds), got {params['wait_timeout']}")
-    if params["delay"] < 1:
-        problems.append(f"delay must be an integer >= 1 (seconds), got {params['delay']}")
-    if params["probe_timeout"] < 1:
-        problems.append(f"probe_timeout must be an integer >= 1 (seconds), got {params['probe_timeout']}")
-    if not params["probe_status"] or any(not 100 <= status <= 599 for status in params["probe_status"]):
-        problems.append(f"probe_status must hold HTTP status codes (100-599), got {params['probe_status']}")
-    if not params["probe_path"].startswith("/"):
-        problems.append(f"probe_path must start with /, got {params['probe_path']}")
+# What the types cannot say: (option, what is wrong with its value), in the order of the messages.
+RANGE_CHECKS: tuple[tuple[str, t.Callable[[t.Any], bool], str], ...] = (
+    ("wait_timeout", lambda value: value < 0, "must be an integer >= 0 (seconds)"),
+    ("delay", lambda value: value < 1, "must be an integer >= 1 (seconds)"),
+    ("probe_timeout", lambda value: value < 1, "must be an integer >= 1 (seconds)"),
+    ("probe_status", lambda value: not value or any(not 100 <= status <= 599 for status in value),
+     "must hold HTTP status codes (100-599)"),
+    ("probe_path", lambda value: not value.startswith("/"), "must start with /"),
+)
+
+
+def range_problems(params: t.Mapping[str, t.Any], names: t.Optional[t.Mapping[str, str]] = None) -> list[str]:
+    """What the types cannot say, one line each, naming each option by its own name or by names[option].
+
+    A role that wraps the action passes its variables' names (names): the problems with those options are then
+    worded as the role words them, 'pinggy.tunnels.assert_tunnels: <variable> must be ...; ...', and reported
+    alone, before the other checks, as the role did when it checked its variables in a task of its own.
+    """
+    names = names or {}
+    problems = [(option, f"{names.get(option, option)} {rule}, got {params[option]}")
+                for option, broken, rule in RANGE_CHECKS if broken(params[option])]
+    renamed = [problem for option, problem in problems if option in names]
+    if renamed:
+        return [MESSAGE_PREFIX + "; ".join(renamed)]
+    problems_text = [problem for _option, problem in problems]
     if not params["expected"]:
-        problems.append("expected must be a non-empty list of expectations")
+        problems_text.append("expected must be a non-empty list of expectations")
     for index, expectation in enumerate(params["expected"] or []):
         for key in ("port", "min_count"):
             value = expectation.get(key)
             if value is not None and value < 1:
-                problems.append(f"expected[{index}].{key} must be an integer >= 1, got {value}")
-    return problems
+                problems_text.append(f"expected[{index}].{key} must be an integer >= 1, got {value}")
+    return problems_text
+
+
+def variable_names_problems(names: t.Any) -> list[str]:
+    """_variable_names must map options of this action to names (strings)."""
+    if names is None:
+        return []
+    known = {option for option, _broken, _rule in RANGE_CHECKS}
+    wrong = sorted(str(option) for option, name in names.items() if option not in known or not isinstance(name, str) or not name)
+    if wrong:
+        return [f"_variable_names may only map {', '.join(sorted(known))} to names, got {', '.join(wrong)}"]
+    return []
 
 
 def probe_tcp(host: str, port: int, timeout: float) -> tuple[bool, str]:
@@ -168,7 +193,7 @@ class ActionModule(ActionBase):
         if validation.error_messages:
             return "; ".join(validation.error_messages)
         params = validation.validated_parameters
-        problems = range_problems(params)
+        problems = variable_names_problems(params["_variable_names"]) or range_problems(params, params["_variable_names"])
         return "; ".join(problems) if problems else params
 
     def _gate(self, client: t.Any, params: dict[str, t.Any]) -> dict[str, t.Any]:

@@ -168,7 +168,7 @@ from datetime import date, datetime, timedelta, timezone
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.pinggy.tunnels.plugins.module_utils._api import MAX_WORKERS_LIMIT, PinggyOptionError
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import HISTORY_PAGE_SIZE_MAX, MAX_WORKERS_LIMIT, PinggyOptionError
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     compile_query,
     filter_sessions,
@@ -181,7 +181,7 @@ from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make
 
 HISTORY_WINDOW_DAYS = 60
 DEFAULT_DAYS = 7
-PAGE_SIZE_MAX = 2000
+PAGE_SIZE_MAX = HISTORY_PAGE_SIZE_MAX
 
 
 def _parse_date(value: t.Any, option: str, today: date) -> date:

@@ -52,6 +52,9 @@ KEY_RUN_CHARS = 8
 SERVER_TEXT_SCAN_CHARS = 4096
 # A history with more pages than this is refused before any page after the first is asked for.
 MAX_HISTORY_PAGES = 10000
+# The largest history page the API serves (a Spring pageable endpoint capped at 2000): the client's default page
+# size and the lookup's upper bound and documented default.
+HISTORY_PAGE_SIZE_MAX = 2000
 _PAGE_KEYS = ("content", "totalElements", "totalPages")
 _CONNECTION_PREFIX = re.compile(r"^(<[^>]*>|\w+\([^)]*\)): ")
 # A Bearer token is printable ASCII; anything else would be rejected by the HTTP stack in a message showing it.
@@ -342,7 +345,7 @@ class PinggyClient:
                 f"totalPages {_one_line(repr(counts[1]), 40)}, expected non-negative integers")
         return data
 
-    def history(self, start: date, end: date, page_size: int = 100, max_workers: int = 4) -> list[dict[str, t.Any]]:
+    def history(self, start: date, end: date, page_size: int = HISTORY_PAGE_SIZE_MAX, max_workers: int = 4) -> list[dict[str, t.Any]]:
         """Every history record between two UTC dates: page 0, then the other pages concurrently, in page order.
 
         The page count comes from the server's answer, not from page_size, since a server may cap the size.

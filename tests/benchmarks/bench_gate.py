@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import pathlib
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import time
 
 import requests
 
-from ansible_collections.pinggy.tunnels.tests.benchmarks.report import Report
+from ansible_collections.pinggy.tunnels.tests.benchmarks.report import Report, Timing, timed_run
 from ansible_collections.pinggy.tunnels.tests.emulator import Emulator
 
 COLLECTION_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -72,18 +71,6 @@ PLAYS = {
 }
 
 
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def timed_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of ansible-playbook and its workers): CPU time hardly depends on the machine's load."""
-    started, cpu_started = time.perf_counter(), cpu_seconds()
-    subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", *argv], env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started, cpu_seconds() - cpu_started
-
-
 def appear_to_pass(play: pathlib.Path, env: dict[str, str], control: str) -> float:
     """Seconds from the late tunnel's creation to the gate task passing (read from the next task's timestamp)."""
     requests.post(f"{control}/reset", json={"active": [SESSION], "history": []}, timeout=10).raise_for_status()
@@ -118,12 +105,12 @@ def main() -> int:
         expected.write_text('assert_tunnels_expected:\n  - {subdomain: "db-1.*", mode: tcp}\n', encoding="utf-8")
         argv = {"trivial": [str(plays["trivial"])], "gate": ["pinggy.tunnels.gate", "-e", f"@{expected}"],
                 "action": [str(plays["action"])], "sessions_info": [str(plays["sessions_info"])]}
-        times: dict[str, list[tuple[float, float]]] = {name: [] for name in argv}
+        times: dict[str, list[Timing]] = {name: [] for name in argv}
         for _run in range(RUNS):
             for name, arguments in argv.items():
-                times[name].append(timed_run(arguments, env))
-        best = {name: min(wall for wall, _cpu in values) for name, values in times.items()}
-        cpu = {name: min(used for _wall, used in values) for name, values in times.items()}
+                times[name].append(timed_run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", *arguments], env))
+        best = {name: min(timing.wall for timing in values) for name, values in times.items()}
+        cpu = {name: min(timing.cpu for timing in values) for name, values in times.items()}
         latency = appear_to_pass(plays["wait"], env, control)
     report = Report(f"deployment gate: best of {RUNS} runs each, interleaved")
     report.figure("one-task localhost playbook (debug)", best["trivial"])

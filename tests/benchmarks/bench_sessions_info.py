@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import os
 import pathlib
-import subprocess
 import sys
 import tempfile
-import time
 
-from ansible_collections.pinggy.tunnels.tests.benchmarks.report import Report
+from ansible_collections.pinggy.tunnels.tests.benchmarks.report import Report, timed_run
 from ansible_collections.pinggy.tunnels.tests.emulator import Emulator
 
 COLLECTION_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -56,14 +54,7 @@ URI_PLAY = """
 
 
 def best_time(playbook: pathlib.Path, env: dict[str, str]) -> float:
-    return min(timed_run(playbook, env) for run in range(RUNS))
-
-
-def timed_run(playbook: pathlib.Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", str(playbook)],
-                   env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    return min(timed_run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", str(playbook)], env).wall for _run in range(RUNS))
 
 
 def main() -> int:

@@ -6,8 +6,34 @@ from noise only by rerunning, never by reading.
 
 from __future__ import annotations
 
+import resource
+import subprocess
 import sys
+import time
 import typing as t
+
+
+class Timing(t.NamedTuple):
+    """One run of a command: wall seconds, and CPU seconds of it and its children (hardly depends on the machine's load)."""
+
+    wall: float
+    cpu: float
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(argv: t.Sequence[str], env: t.Mapping[str, str]) -> Timing:
+    """Run argv with env (stdout discarded; a non-zero exit raises) and time it.
+
+    CPU time is read from RUSAGE_CHILDREN, which counts a child once it has been waited for, so runs must
+    not overlap (the benchmarks run one command at a time).
+    """
+    started, cpu_started = time.perf_counter(), _children_cpu_seconds()
+    subprocess.run(list(argv), env=dict(env), check=True, stdout=subprocess.DEVNULL)
+    return Timing(time.perf_counter() - started, _children_cpu_seconds() - cpu_started)
 
 
 class Report:

@@ -236,3 +236,75 @@ def test_strings_convert_as_extra_vars_give_them(emulator: EmulatorControl) -> N
     emulator.reset(active=[DB])
     result = run_gate(connection(emulator, expected=[{"port": "15432", "min_count": "1"}], wait_timeout="0", delay="1", probe="no"))
     assert not result.get("failed"), result
+
+
+# The names the assert_tunnels role passes (roles/assert_tunnels/tasks/main.yml).
+ROLE_NAMES = {
+    "wait_timeout": "assert_tunnels_timeout",
+    "delay": "assert_tunnels_delay",
+    "probe_timeout": "assert_tunnels_probe_timeout",
+    "probe_status": "assert_tunnels_probe_status",
+    "probe_path": "assert_tunnels_probe_path",
+}
+
+
+def test_role_names_word_the_problems_as_the_role(emulator: EmulatorControl) -> None:
+    result = run_gate(connection(emulator, expected=[{"subdomain": "db-1.*"}], wait_timeout=-1, delay=0, probe_timeout=0,
+                                 probe_status=[200, 99], probe_path="health", _variable_names=ROLE_NAMES))
+    assert result["failed"]
+    assert result["msg"] == (
+        "pinggy.tunnels.assert_tunnels: assert_tunnels_timeout must be an integer >= 0 (seconds), got -1; "
+        "assert_tunnels_delay must be an integer >= 1 (seconds), got 0; "
+        "assert_tunnels_probe_timeout must be an integer >= 1 (seconds), got 0; "
+        "assert_tunnels_probe_status must hold HTTP status codes (100-599), got [200, 99]; "
+        "assert_tunnels_probe_path must start with /, got health")
+    assert emulator.requests() == 0
+
+
+@pytest.mark.parametrize("values, expected", [
+    ({"probe_status": []}, "pinggy.tunnels.assert_tunnels: assert_tunnels_probe_status must hold HTTP status codes (100-599), got []"),
+    ({"probe_status": [600]}, "pinggy.tunnels.assert_tunnels: assert_tunnels_probe_status must hold HTTP status codes (100-599), got [600]"),
+    ({"wait_timeout": "-1"}, "pinggy.tunnels.assert_tunnels: assert_tunnels_timeout must be an integer >= 0 (seconds), got -1"),
+    ({"delay": "0", "probe_status": ["200", "99"]},
+     "pinggy.tunnels.assert_tunnels: assert_tunnels_delay must be an integer >= 1 (seconds), got 0; "
+     "assert_tunnels_probe_status must hold HTTP status codes (100-599), got [200, 99]"),
+])
+def test_role_names_with_bad_values_and_extra_var_strings(emulator: EmulatorControl, values: dict[str, t.Any], expected: str) -> None:
+    result = run_gate(connection(emulator, expected=[{"subdomain": "db-1.*"}], _variable_names=ROLE_NAMES, **values))
+    assert result["failed"]
+    assert result["msg"] == expected
+    assert emulator.requests() == 0
+
+
+def test_role_names_report_the_role_checks_first_then_the_others(emulator: EmulatorControl) -> None:
+    # As when the role checked its variables in a task of its own: those problems alone, then the action's own.
+    result = run_gate(connection(emulator, expected=[{"min_count": 0}], delay=0, _variable_names=ROLE_NAMES))
+    assert result["msg"] == "pinggy.tunnels.assert_tunnels: assert_tunnels_delay must be an integer >= 1 (seconds), got 0"
+    result = run_gate(connection(emulator, expected=[{"min_count": 0}], _variable_names=ROLE_NAMES))
+    assert result["msg"] == "expected[0].min_count must be an integer >= 1, got 0"
+    result = run_gate(connection(emulator, expected=[], _variable_names=ROLE_NAMES))
+    assert result["msg"] == "expected must be a non-empty list of expectations"
+    # Options the role does not name keep the action's names.
+    result = run_gate(connection(emulator, expected=[{"subdomain": "db-1.*"}], delay=0, probe_path="x",
+                                 _variable_names={"probe_path": "assert_tunnels_probe_path"}))
+    assert result["msg"] == "pinggy.tunnels.assert_tunnels: assert_tunnels_probe_path must start with /, got x"
+    assert emulator.requests() == 0
+
+
+def test_role_names_extra_var_strings_pass(emulator: EmulatorControl) -> None:
+    # -e name=value gives strings; the role passes them as they are, and "200,204" is a list of two codes.
+    emulator.reset(active=[DB])
+    result = run_gate(connection(emulator, expected=[{"subdomain": "db-1.*"}], wait_timeout="0", delay="5", probe="false",
+                                 probe_timeout="3", probe_status="200,204", probe_path="/", probe_validate_certs="yes",
+                                 _variable_names=ROLE_NAMES))
+    assert not result.get("failed"), result
+    assert [record["id"] for record in result["matched"]] == ["d1"]
+
+
+@pytest.mark.parametrize("names", [{"timeout": "assert_tunnels_timeout"}, {"delay": ""}, {"delay": 3}, "delay"])
+def test_bad_variable_names_one_line(emulator: EmulatorControl, names: t.Any) -> None:
+    result = run_gate(connection(emulator, expected=[{"subdomain": "db-1.*"}], _variable_names=names))
+    assert result["failed"]
+    assert "_variable_names" in result["msg"]
+    assert "\n" not in result["msg"]
+    assert emulator.requests() == 0

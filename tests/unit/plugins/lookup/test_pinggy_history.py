@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ansible.errors import AnsibleError
 from ansible.parsing.dataloader import DataLoader
@@ -20,8 +21,9 @@ except ImportError:  # ansible-core < 2.19 templates every string it is given
     def trust_as_template(value: str) -> str:  # type: ignore[misc]
         return value
 
+from ansible_collections.pinggy.tunnels.plugins.lookup import pinggy_history
 from ansible_collections.pinggy.tunnels.plugins.lookup.pinggy_history import resolve_date_range
-from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyOptionError
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import HISTORY_PAGE_SIZE_MAX, PinggyOptionError
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import DATA_TAGGING
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import (
     API_KEY,
@@ -149,3 +151,8 @@ def test_paging_bound_fails_the_lookup_in_one_line(emulator: EmulatorControl) ->
         run_lookup(emulator, days=1)
     assert "announces 1000000000 pages" in str(error.value) and "\n" not in str(error.value)
     assert emulator.requests("history") == 1
+
+
+def test_documented_page_size_default_is_the_client_constant() -> None:
+    documented = yaml.safe_load(pinggy_history.DOCUMENTATION)["options"]["page_size"]
+    assert documented["default"] == HISTORY_PAGE_SIZE_MAX == pinggy_history.PAGE_SIZE_MAX

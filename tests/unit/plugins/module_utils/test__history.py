@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
+    HISTORY_PAGE_SIZE_MAX,
     PinggyApiError,
     PinggyClient,
     PinggyResponseError,
@@ -54,6 +55,14 @@ def test_single_page_and_empty_range(emulator: EmulatorControl) -> None:
     emulator.reset(active=[], history=history_records(3, utc_today() - timedelta(days=1)))
     assert _history(emulator) == []
     assert emulator.requests("history") == 1
+
+
+def test_default_page_size_is_the_largest_the_api_serves(emulator: EmulatorControl) -> None:
+    # The lookup's default and bound are the same constant; without page_size the client asks for as much.
+    assert HISTORY_PAGE_SIZE_MAX == 2000
+    emulator.reset(active=[], history=history_records(2500, utc_today()))
+    assert _tokens(_history(emulator)) == [f"T{index:05d}" for index in range(2500)]
+    assert emulator.requests("history") == 2
 
 
 def test_transient_failure_on_a_later_page_is_retried(emulator: EmulatorControl) -> None:
