@@ -134,14 +134,14 @@ cmd_coverage() {
   if [ "$total" -lt "$COVERAGE_MIN" ]; then echo "coverage of plugins/ is $total%, under $COVERAGE_MIN%" >&2; return 1; fi
 }
 
-# Optional arguments narrow the run to some targets (make test runs them all).
+# Optional arguments narrow the run to some targets (make test runs them all). Each target starts its own emulator
+# (tests/integration/targets/setup_pinggy_emulator): plain ansible-test, no wrapper.
 # shellcheck disable=SC2120
 cmd_integration() {
   local venv coll
   venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
   log "ansible-test integration against the emulator (ansible-core $MAIN_CORE)"
-  (cd "$coll" && PATH="$venv/bin:$PATH" tests/utils/with_emulator.sh \
-     ansible-test integration --local --python "$(pyver "$MAIN_CORE")" --color no "$@")
+  (cd "$coll" && PATH="$venv/bin:$PATH" ansible-test integration --local --python "$(pyver "$MAIN_CORE")" --color no "$@")
 }
 
 # The hostile-data target on another core of the matrix (2.19 runs it with every other target above):
@@ -152,8 +152,8 @@ cmd_integration_core() {
   shift
   venv=$(ensure_venv "$core"); coll=$(collection_tree "$core")
   log "ansible-test integration ${*:-$HOSTILE_TARGET} against the emulator (ansible-core $core, Python $(pyver "$core"))"
-  (cd "$coll" && PATH="$venv/bin:$PATH" tests/utils/with_emulator.sh \
-     ansible-test integration --local --python "$(pyver "$core")" --color no "${@:-$HOSTILE_TARGET}")
+  (cd "$coll" && PATH="$venv/bin:$PATH" ansible-test integration --local --python "$(pyver "$core")" --color no \
+     "${@:-$HOSTILE_TARGET}")
 }
 
 cmd_lint() {
