@@ -1,4 +1,5 @@
-"""``python -m tests.emulator --port 0 --api-key KEY [--generate N] [--ssh-port 0] [--tls-cert C --tls-key K] ...``: run the emulator until SIGTERM/SIGINT."""
+"""``python -m tests.emulator --port 0 --api-key KEY [--generate N] [--ssh-port 0] [--tls-cert C --tls-key K] ...``: run the emulator until SIGTERM/SIGINT
+(or until the process given by ``--watch-pid`` is gone)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ def _parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--ssh-keepalive-count-max", type=int, default=3, metavar="N", help="unanswered keepalives before a client is dropped")
     parser.add_argument("--tls-cert", type=Path, metavar="PEM", help="serve HTTPS with this certificate (chain) file; needs --tls-key")
     parser.add_argument("--tls-key", type=Path, metavar="PEM", help="the private key of --tls-cert")
+    parser.add_argument("--watch-pid", type=int, metavar="PID",
+                        help="also stop once process PID is gone (checked every 0.5 s), so the emulator never outlives its user")
     args = parser.parse_args(argv)
     if not args.api_key:
         parser.error("--api-key or PINGGY_API_KEY is required")
@@ -44,6 +47,20 @@ def _write_atomically(path: Path, text: str) -> None:
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False) as handle:
         handle.write(text)
     os.replace(handle.name, path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        pass
+    try:  # a zombie (exited, not yet reaped by its parent) is gone too
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -68,7 +85,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         ready.append(f"ssh 127.0.0.1:{emulator.ssh_port}")
     if args.ready_file:
         _write_atomically(args.ready_file, "".join(f"{line}\n" for line in ready))
-    signal.sigwait(stop_signals)
+    if args.watch_pid is None:
+        signal.sigwait(stop_signals)
+    else:
+        while signal.sigtimedwait(stop_signals, 0.5) is None and _alive(args.watch_pid):
+            pass
     emulator.stop()
     return 0
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run a command with the Pinggy API emulator up on loopback, then stop it whatever happens.
-# Run from a collection root. The command sees PINGGY_API_URL, PINGGY_API_KEY and PINGGY_EMULATOR_URL,
-# and ansible-test targets see the same as vars through tests/integration/integration_config.yml
-# (as community.hashi_vault does for its Vault server). The key is random per run and never printed.
+# Run from a collection root. The command sees PINGGY_API_URL, PINGGY_API_KEY and PINGGY_EMULATOR_URL; the key is
+# random per run and never printed. For the end-to-end scripts and the demo: the integration
+# targets start their own emulator (tests/integration/targets/setup_pinggy_emulator).
 # PINGGY_EMULATOR_SSH=1 also starts the emulator's SSH front (ssh -R tunnels; needs asyncssh) and
 # exports its port as PINGGY_EMULATOR_SSH_PORT.
 set -euo pipefail
@@ -10,7 +10,7 @@ workdir=$(mktemp -d)
 emulator_pid=""
 cleanup() {
   if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true; fi
-  rm -rf "$workdir" tests/integration/integration_config.yml
+  rm -rf "$workdir"
 }
 trap cleanup EXIT
 
@@ -37,12 +37,5 @@ if [ ${#ssh_front[@]} -gt 0 ]; then
   export PINGGY_EMULATOR_SSH_PORT
   echo "Pinggy SSH front up at 127.0.0.1:$PINGGY_EMULATOR_SSH_PORT"
 fi
-
-cat > tests/integration/integration_config.yml <<YAML
-emulator_api_url: "$PINGGY_API_URL"
-emulator_api_key: "$PINGGY_API_KEY"
-pinggy_emulator_url: "$PINGGY_EMULATOR_URL"
-pinggy_collection_root: "$PWD"
-YAML
 
 "$@"

@@ -342,6 +342,25 @@ def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
     assert API_KEY not in stdout + stderr
 
 
+def test_cli_stops_when_the_watched_process_is_gone(tmp_path: Path) -> None:
+    ready_file = tmp_path / "ready"
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as watched:
+        command = [sys.executable, "-m", "tests.emulator", "--port", "0", "--api-key", API_KEY, "--ready-file", str(ready_file),
+                   "--watch-pid", str(watched.pid)]
+        with subprocess.Popen(command, cwd=COLLECTION_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+            deadline = time.monotonic() + 15
+            while not ready_file.exists() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert ready_file.exists()
+            time.sleep(1)
+            assert process.poll() is None  # serving while the watched process lives
+            watched.kill()  # not reaped yet: a zombie counts as gone
+            stdout, stderr = process.communicate(timeout=10)
+
+    assert process.returncode == 0, stderr
+    assert API_KEY not in stdout + stderr
+
+
 # -- hostile data -----------------------------------------------------------------------------------
 def test_hostile_data_is_served_as_it_is_and_can_be_ended(api: requests.Session, emulator: Emulator, tmp_path: Path) -> None:
     text = (Path(__file__).resolve().parents[2] / "emulator" / "fixtures" / "hostile.json").read_text(encoding="utf-8")
