@@ -198,25 +198,11 @@ class ActionModule(ActionBase):
 
     def _gate(self, client: t.Any, params: dict[str, t.Any]) -> dict[str, t.Any]:
         started = time.monotonic()
-        deadline = started + params["wait_timeout"]
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                sessions = redact_tokens(normalize_active(record) for record in client.active_sessions())
-                report = tunnel_expectations(sessions, params["expected"])
-            except (PinggyError, AnsibleError) as exc:
-                # An API error ends the wait at once: the gate never passes without a successful answer.
-                return {"failed": True, "msg": str(exc), "attempts": attempts, "elapsed": round(time.monotonic() - started, 3)}
-            remaining = deadline - time.monotonic()
-            if report["met"] or remaining <= 0:
-                break
-            time.sleep(min(params["delay"], remaining))
-
-        probes: list[dict[str, t.Any]] = []
-        if params["probe"] and report["met"] and report["probes"]:
-            with ThreadPoolExecutor(max_workers=min(PROBE_WORKERS, len(report["probes"]))) as pool:
-                probes = list(pool.map(lambda probe: run_probe(probe, params), report["probes"]))
+        report, attempts, error = _wait_for_expectations(client, params, started)
+        if error is not None:
+            # An API error ends the wait at once: the gate never passes without a successful answer.
+            return {"failed": True, "msg": error, "attempts": attempts, "elapsed": round(time.monotonic() - started, 3)}
+        probes = _run_probes(report, params)
         problems = ([report["message"]] if not report["met"] else [])
         # In the role's order: failed TCP probes, failed HTTP probes, then the tunnels that could not be probed.
         failed = sorted((probe for probe in probes if not probe["ok"]), key=lambda probe: PROBE_ORDER[probe["kind"]])
@@ -230,3 +216,29 @@ class ActionModule(ActionBase):
         if problems:
             answer.update(failed=True, msg=MESSAGE_PREFIX + "; ".join(problems))
         return make_unsafe(answer)
+
+
+def _wait_for_expectations(client: t.Any, params: t.Mapping[str, t.Any],
+                           started: float) -> tuple[dict[str, t.Any], int, t.Optional[str]]:
+    """Poll until every expectation is met or wait_timeout passes: (last report, attempts, API error or None)."""
+    deadline = started + params["wait_timeout"]
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            sessions = redact_tokens(normalize_active(record) for record in client.active_sessions())
+            report = tunnel_expectations(sessions, params["expected"])
+        except (PinggyError, AnsibleError) as exc:
+            return {}, attempts, str(exc)
+        remaining = deadline - time.monotonic()
+        if report["met"] or remaining <= 0:
+            return report, attempts, None
+        time.sleep(min(params["delay"], remaining))
+
+
+def _run_probes(report: t.Mapping[str, t.Any], params: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
+    """Probe the matched tunnels concurrently, only once every expectation is met."""
+    if not (params["probe"] and report["met"] and report["probes"]):
+        return []
+    with ThreadPoolExecutor(max_workers=min(PROBE_WORKERS, len(report["probes"]))) as pool:
+        return list(pool.map(lambda probe: run_probe(probe, params), report["probes"]))

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
+# The optional-import guard Ansible modules use (missing_required_lib reads the flag and the traceback).
 try:
     import requests
     import urllib3

@@ -15,6 +15,7 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyQueryError
 
+# The optional-import guard Ansible modules use (missing_required_lib reads the flag and the traceback).
 try:
     import jmespath
 except ImportError:
