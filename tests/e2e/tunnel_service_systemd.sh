@@ -48,10 +48,13 @@ if [ ! -x /lib/systemd/systemd ]; then
   echo "installing systemd (Debian package; installing it starts nothing here)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
 fi
-# Paths the namespace hides (its own /tmp, /var/tmp, /run) that ansible needs there: carried in, read-only.
+# Paths the namespace hides (its own /tmp, /var/tmp, /run) that ansible needs there: carried in, read-only. Those are
+# the collections and the whole virtualenv ansible-playbook runs from (bin/ alone has no site-packages): a clone
+# under /tmp, as CI makes, has its .venv there.
 carry=()
 IFS=: read -ra collection_paths <<< "${ANSIBLE_COLLECTIONS_PATH:-}"
-for dir in "${collection_paths[@]}" "$(dirname "$(command -v ansible-playbook)")"; do
+ansible_env=$(dirname "$(dirname "$(command -v ansible-playbook)")")
+for dir in "${collection_paths[@]}" "$ansible_env"; do
   case "$(realpath -m "$dir")" in /tmp/*|/var/tmp/*|/run/*) carry+=("$(realpath "$dir")") ;; esac
 done
 
