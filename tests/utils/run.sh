@@ -24,7 +24,7 @@ edge_integration_targets() {
 }
 export ANSIBLE_NOCOLOR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
-log() { printf '\n==> %s\n' "$*"; }
+log() { printf '\n==> [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 # The Pythons a core runs on, preferred first, within its controller range (python_requires of each
 # ansible-core release): 2.16 and 2.17 3.10-3.12, 2.18 and 2.19 3.11-3.13, 2.20 3.12-3.14, 2.21 3.12+.
@@ -365,19 +365,42 @@ cmd_integration_edge() {
 }
 
 cmd_matrix() {
-  local core
+  local core cores=()
   for core in $MATRIX_CORES; do
-    if ! core_python "$core" >/dev/null 2>&1; then
-      log "SKIPPED ansible-core $core: no suitable Python found (needs one of: $(core_pythons "$core"))"
-      continue
-    fi
-    cmd_sanity "$core"
+    if core_python "$core" >/dev/null 2>&1; then cores+=("$core"); continue; fi
+    log "SKIPPED ansible-core $core: no suitable Python found (needs one of: $(core_pythons "$core"))"
+  done
+  matrix_sanity "${cores[@]}"
+  for core in "${cores[@]}"; do
     cmd_units "$core"
     # Integration on the oldest and the newest core (the main one runs it in cmd_test): every target.
     case " $EDGE_CORES " in *" $core "*) cmd_integration_edge "$core" ;; esac
     # The leak matrix needs the plugins' runtime (requests, jmespath) in the core's venv: 2.16 has them.
     if [ "$core" = 2.16 ]; then cmd_leak "$core"; fi
   done
+}
+
+# Sanity of the matrix cores, SANITY_JOBS at a time: each is CPU-bound, deterministic and separate (its own venv
+# and build tree), so two share this 2-core machine well; units and integration, which time things, run alone.
+# Each core runs as its own run.sh (errexit intact) and its output is printed whole, in matrix order.
+SANITY_JOBS=${PINGGY_SANITY_JOBS:-2}
+matrix_sanity() {
+  local core logs failed=()
+  [ $# -gt 0 ] || return 0
+  ensure_shellcheck  # once: two apt-get runs at a time would fight over the dpkg lock
+  logs=$(mktemp -d)
+  for core in "$@"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$SANITY_JOBS" ]; do wait -n || true; done
+    log "ansible-test sanity (ansible-core $core) started, in parallel"
+    (rc=0; "$ROOT/tests/utils/run.sh" sanity "$core" > "$logs/$core.log" 2>&1 || rc=$?; echo "$rc" > "$logs/$core.rc") &
+  done
+  wait
+  for core in "$@"; do
+    cat "$logs/$core.log"
+    [ "$(cat "$logs/$core.rc")" = 0 ] || failed+=("$core")
+  done
+  rm -rf "$logs"
+  if [ ${#failed[@]} -gt 0 ]; then echo "ansible-test sanity failed on ansible-core ${failed[*]}" >&2; return 1; fi
 }
 
 cmd_test() {
