@@ -7,6 +7,7 @@ from noise only by rerunning, never by reading.
 from __future__ import annotations
 
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -34,6 +35,16 @@ def timed_run(argv: t.Sequence[str], env: t.Mapping[str, str]) -> Timing:
     started, cpu_started = time.perf_counter(), _children_cpu_seconds()
     subprocess.run(list(argv), env=dict(env), check=True, stdout=subprocess.DEVNULL)
     return Timing(time.perf_counter() - started, _children_cpu_seconds() - cpu_started)
+
+
+def paired_ratio(numerator: t.Sequence[float], denominator: t.Sequence[float]) -> float:
+    """The median of the per-round ratios of two commands run in turn, round after round.
+
+    Each round's two runs see the machine in about the same state, so its ratio cancels the load of that moment;
+    the median then drops the rounds a burst split. A ratio of two separate best-of figures pairs two lucky
+    moments instead, and moves as much as the machine does.
+    """
+    return statistics.median(a / b for a, b in zip(numerator, denominator))
 
 
 class Report:
