@@ -126,14 +126,18 @@ def probe_tcp(host: str, port: int, timeout: float) -> tuple[bool, str]:
 
 
 def probe_http(url: str, headers: dict[str, str], statuses: list[int], timeout: float, validate_certs: bool) -> tuple[bool, str]:
-    """One GET; passes when the status is accepted (ansible.builtin.uri's wording when not)."""
+    """One GET; passes when the status is accepted (ansible.builtin.uri's wording when not).
+
+    Redirects are not followed: a 3xx is the tunnel's own answer, judged as any status, so a tunnel cannot send the
+    probe (and its Host header) to another host or scheme.
+    """
     # Imported only when probing: most gates do not, and this is a noticeable part of the task's start-up.
     from urllib.error import HTTPError  # pylint: disable=import-outside-toplevel
     from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
 
     try:
         response = open_url(url, method="GET", headers=headers, timeout=timeout, validate_certs=validate_certs,
-                            follow_redirects="safe", http_agent="pinggy.tunnels")
+                            follow_redirects="none", http_agent="pinggy.tunnels")
         status, reason = response.getcode(), "OK"
         response.close()
     except HTTPError as exc:

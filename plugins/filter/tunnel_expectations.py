@@ -20,7 +20,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     tunnel_url,
     valid_port,
 )
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import is_dns_name
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import host_problem
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make_unsafe
 
 EXPECTATION_KEYS = ("subdomain", "custom_domain", "mode", "token_name", "port", "min_count")
@@ -97,9 +97,10 @@ def _seen(sessions: list[t.Mapping[str, t.Any]]) -> str:
 def _probe(record: t.Mapping[str, t.Any]) -> t.Optional[dict[str, t.Any]]:
     """How the role probes a tunnel: TCP connect for tcp/tlstcp, HTTP GET for http; None for the rest.
 
-    The target is built here from the tunnel's host, which must be a valid DNS name, and its port, which must be an
-    integer from 1 to 65535 - never a URL taken from the API's text. Otherwise the probe is kind 'invalid', with the
-    reason, and the role reports it as a failed probe without connecting anywhere.
+    The target is built here from the tunnel's host, which must be a DNS host name (not an IP address nor localhost:
+    _hostnames.host_problem), and its port, which must be an integer from 1 to 65535 - never a URL taken from the
+    API's text. Otherwise the probe is kind 'invalid', with the reason, and the role reports it as a failed probe
+    without connecting anywhere.
     """
     mode = effective_mode(record)
     kind = {"tcp": "tcp", "tlstcp": "tcp", "http": "http"}.get(mode or "")
@@ -107,8 +108,9 @@ def _probe(record: t.Mapping[str, t.Any]) -> t.Optional[dict[str, t.Any]]:
         return None
     host, port = record.get("host"), valid_port(record.get("port"))
     probe = {"kind": kind, "label": _label(record), "host": host, "port": port, "url": None}
-    if not is_dns_name(host):
-        probe.update(kind="invalid", reason="the tunnel's host is not a valid DNS name, not probed")
+    problem = host_problem(host)
+    if problem:
+        probe.update(kind="invalid", reason=f"the tunnel's host {problem}, not probed")
     elif kind == "tcp" and port is None:
         probe.update(kind="invalid", reason="the tunnel's port is not an integer from 1 to 65535, not probed")
     else:

@@ -31,15 +31,6 @@ def test_an_http_probe_that_gets_no_answer_fails_with_uri_wording(emulator: Emul
     assert "\n" not in result["msg"] and result["probes"][0]["ok"] is False
 
 
-def test_without_probe_address_the_http_probe_goes_to_the_tunnel_url(emulator: EmulatorControl) -> None:
-    # localhost is a valid DNS name; the probe goes to https://localhost/health, where no tunnel answers with a valid certificate.
-    emulator.reset(active=[{"id": "h1", "subdomain": "localhost", "mode": "http", "port": None}])
-    result = run_gate(connection(emulator, expected=[{"mode": "http"}], probe=True, probe_timeout=2, probe_path="/health"))
-    assert result["failed"]
-    assert result["probes"][0]["label"] == "https://localhost" and result["probes"][0]["ok"] is False
-    assert result["msg"].startswith("pinggy.tunnels.assert_tunnels: probe failed for https://localhost: Status code was ")
-
-
 def test_probe_timeout_and_an_empty_expected_list_are_refused_before_any_request(emulator: EmulatorControl) -> None:
     result = run_gate(connection(emulator, expected=[], probe_timeout=0))
     assert result["failed"]
