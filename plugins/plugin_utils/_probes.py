@@ -14,7 +14,7 @@ import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import effective_mode, tunnel_url, valid_port
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import is_dns_name
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import host_problem
 
 PROBE_WORKERS = 16
 TCP_RETRY_SECONDS = 0.2
@@ -33,9 +33,10 @@ class ProbeSettings(t.NamedTuple):
 def probe_target(record: t.Mapping[str, t.Any], label: str) -> t.Optional[dict[str, t.Any]]:
     """How a tunnel is probed: TCP connect for tcp/tlstcp, HTTP GET for http; None for the rest.
 
-    The target is built here from the tunnel's host, which must be a valid DNS name, and its port, which must be an
-    integer from 1 to 65535 - never a URL taken from the API's text. Otherwise the probe is kind 'invalid', with the
-    reason, and the gate reports it as a failed probe without connecting anywhere.
+    The target is built here from the tunnel's host, which must be a DNS host name (not an IP address nor localhost:
+    _hostnames.host_problem), and its port, which must be an integer from 1 to 65535 - never a URL taken from the
+    API's text. Otherwise the probe is kind 'invalid', with the reason, and the gate reports it as a failed probe
+    without connecting anywhere.
     """
     mode = effective_mode(record)
     kind = {"tcp": "tcp", "tlstcp": "tcp", "http": "http"}.get(mode or "")
@@ -43,8 +44,9 @@ def probe_target(record: t.Mapping[str, t.Any], label: str) -> t.Optional[dict[s
         return None
     host, port = record.get("host"), valid_port(record.get("port"))
     probe = {"kind": kind, "label": label, "host": host, "port": port, "url": None}
-    if not is_dns_name(host):
-        probe.update(kind="invalid", reason="the tunnel's host is not a valid DNS name, not probed")
+    problem = host_problem(host)
+    if problem:
+        probe.update(kind="invalid", reason=f"the tunnel's host {problem}, not probed")
     elif kind == "tcp" and port is None:
         probe.update(kind="invalid", reason="the tunnel's port is not an integer from 1 to 65535, not probed")
     else:
@@ -67,14 +69,18 @@ def probe_tcp(host: str, port: int, timeout: float) -> tuple[bool, str]:
 
 
 def probe_http(url: str, headers: dict[str, str], statuses: list[int], timeout: float, validate_certs: bool) -> tuple[bool, str]:
-    """One GET; passes when the status is accepted (ansible.builtin.uri's wording when not)."""
+    """One GET; passes when the status is accepted (ansible.builtin.uri's wording when not).
+
+    Redirects are not followed: a 3xx is the tunnel's own answer, judged as any status, so a tunnel cannot send the
+    probe (and its Host header) to another host or scheme.
+    """
     # Imported only when probing: most gates do not, and this is a noticeable part of the task's start-up.
     from urllib.error import HTTPError  # pylint: disable=import-outside-toplevel
     from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
 
     try:
         response = open_url(url, method="GET", headers=headers, timeout=timeout, validate_certs=validate_certs,
-                            follow_redirects="safe", http_agent="pinggy.tunnels")
+                            follow_redirects="none", http_agent="pinggy.tunnels")
         status, reason = response.getcode(), "OK"
         response.close()
     except HTTPError as exc:

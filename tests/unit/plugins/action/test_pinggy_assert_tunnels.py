@@ -3,40 +3,19 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import typing as t
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from unittest.mock import MagicMock
 from urllib.parse import urlsplit
 
 import pytest
 
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.task import Task
-from ansible.template import Templar
-
-from ansible_collections.pinggy.tunnels.plugins.action.pinggy_assert_tunnels import ActionModule
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import API_KEY, EmulatorControl
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.gate_runner import closed_port, connection, run_gate
 
 DB = {"id": "d1", "subdomain": "db-1.a.pinggy.link", "mode": "tcp", "port": 15432}
 WEB = {"id": "w1", "subdomain": "web-1.a.pinggy.link", "mode": "http", "port": None}
-
-
-def run_gate(args: dict[str, t.Any], task_vars: t.Optional[dict[str, t.Any]] = None, check_mode: bool = False) -> dict[str, t.Any]:
-    task = MagicMock(Task)
-    task.args, task.async_val, task.check_mode, task.diff = args, 0, check_mode, False
-    connection = MagicMock()
-    connection.has_native_async = False
-    variables = task_vars or {}
-    action = ActionModule(task, connection, MagicMock(check_mode=check_mode), loader=DataLoader(),
-                          templar=Templar(loader=DataLoader(), variables=variables), shared_loader_obj=None)
-    return action.run(task_vars=variables)
-
-
-def connection(emulator: EmulatorControl, **args: t.Any) -> dict[str, t.Any]:
-    return {"api_url": emulator.api_url, "api_key": API_KEY, "retries": 0, **args}
 
 
 def add_later(emulator: EmulatorControl, seconds: float, active: list[dict[str, t.Any]]) -> threading.Timer:
@@ -137,12 +116,6 @@ def http_server() -> t.Iterator[ThreadingHTTPServer]:
     yield server
     server.shutdown()
     server.server_close()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_probes_tcp_open_and_closed_concurrently(emulator: EmulatorControl, http_server: ThreadingHTTPServer) -> None:
@@ -332,15 +305,6 @@ def test_an_http_probe_that_gets_no_answer_fails_with_uri_wording(emulator: Emul
     assert result["msg"].startswith(f"pinggy.tunnels.assert_tunnels: probe failed for {LABEL}: "
                                     "Status code was -1 and not [200]: Request failed: ")
     assert "\n" not in result["msg"] and result["probes"][0]["ok"] is False
-
-
-def test_without_probe_address_the_http_probe_goes_to_the_tunnel_url(emulator: EmulatorControl) -> None:
-    # localhost is a valid DNS name; the probe goes to https://localhost/health, where no tunnel answers with a valid certificate.
-    emulator.reset(active=[{"id": "h1", "subdomain": "localhost", "mode": "http", "port": None}])
-    result = run_gate(connection(emulator, expected=[{"mode": "http"}], probe=True, probe_timeout=2, probe_path="/health"))
-    assert result["failed"]
-    assert result["probes"][0]["label"] == "https://localhost" and result["probes"][0]["ok"] is False
-    assert result["msg"].startswith("pinggy.tunnels.assert_tunnels: probe failed for https://localhost: Status code was ")
 
 
 def test_probe_timeout_and_an_empty_expected_list_are_refused_before_any_request(emulator: EmulatorControl) -> None:
