@@ -41,8 +41,8 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.mark.parametrize("mode", ["tcp", "http"])
-def test_tunnels_on_ip_literals_or_localhost_are_reported_and_never_looked_up(emulator: EmulatorControl, lookups: list[str],
-                                                                             mode: str) -> None:
+def test_tunnels_on_ip_literals_or_localhost_are_reported_and_never_looked_up(
+        emulator: EmulatorControl, lookups: list[str], mode: str) -> None:
     active = [{"id": f"t{index}", "subdomain": f"s{index}.a.pinggy.link", "customdomain": host, "mode": mode, "port": 15432}
               for index, host in enumerate(HOSTILE_HOSTS)]
     emulator.reset(active=active)
