@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -224,6 +225,21 @@ def test_generated_data_is_deterministic_and_covers_every_mode(api: requests.Ses
     assert len({record["subdomain"] for record in generated_active}) == 40
     assert all(list(record) == list(json.loads(CONTRACT_ACTIVE)[0]) for record in generated_active)
     assert {record["mode"] for record in page["content"]} == MODES
+
+
+@pytest.mark.parametrize("seed", [1, 16])
+def test_generated_data_never_starts_or_ends_after_it_is_served(seed: int) -> None:
+    # The earliest moment of a day the emulator can serve that day's data is its midnight; nothing may lie after it.
+    today = emulator_data.utc_today()
+    served_at = emulator_data.now_on(today).replace(hour=0, minute=0, second=0, microsecond=0)
+    history = emulator_data.generate_history(2000, seed, today)
+    moments = [record[key] for record in history for key in ("start_time", "end_time") if record[key]]
+    active = emulator_data.generate_active(500, seed, today)
+    moments += [record[key] for record in active for key in ("creationTimestamp", "lastUpdateTimestamp")]
+    assert max(emulator_data.parse_timestamp(moment) for moment in moments) <= served_at
+    # Still spread over the API's window: the oldest start is within 60 days, the newest within the last day.
+    starts = sorted(emulator_data.parse_timestamp(record["start_time"]) for record in history)
+    assert served_at - starts[0] <= timedelta(days=emulator_data.HISTORY_WINDOW_DAYS) and served_at - starts[-1] < timedelta(days=1)
 
 
 def test_removed_session_moves_to_history(api: requests.Session, emulator: Emulator) -> None:
