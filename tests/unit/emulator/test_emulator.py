@@ -17,6 +17,7 @@ import requests
 from ansible_collections.pinggy.tunnels.plugins.module_utils import _sessions
 from ansible_collections.pinggy.tunnels.tests.emulator import Emulator
 from ansible_collections.pinggy.tunnels.tests.emulator import data as emulator_data
+from ansible_collections.pinggy.tunnels.tests.emulator.server import HUGE_BLOCK
 
 COLLECTION_ROOT = Path(__file__).parents[3]
 SEED_FIXTURE = COLLECTION_ROOT / "tests" / "emulator" / "fixtures" / "seed.json"
@@ -313,6 +314,16 @@ def test_latency_fault_delays_then_serves(api: requests.Session, emulator: Emula
 
     assert time.monotonic() - started >= 0.3 and response.status_code == 200
     assert control(emulator, "GET", "state")["faults"] == []
+
+
+def test_huge_fault_streams_a_json_list_of_empty_objects_without_a_length(api: requests.Session, emulator: Emulator) -> None:
+    control(emulator, "POST", "faults", {"kind": "huge", "size": 300_000, "endpoint": "history"})
+    response = history(api, emulator, TODAY, TODAY)
+    assert response.status_code == 200 and "Content-Length" not in response.headers
+    assert response.headers["Transfer-Encoding"] == "chunked"
+    body = response.json()
+    assert set(map(json.dumps, body)) == {"{}"} and 300_000 <= len(response.content) <= 300_000 + len(HUGE_BLOCK)
+    assert api.get(f"{emulator.url}/session/active", timeout=10).json()[0]["id"]  # one request only, then normal answers
 
 
 def test_malformed_fault_returns_unparseable_json(api: requests.Session, emulator: Emulator) -> None:

@@ -84,3 +84,15 @@ def test_data_tagging_cores_return_the_very_same_object(monkeypatch: pytest.Monk
     monkeypatch.setattr(_unsafe, "DATA_TAGGING", True)
     data = {"k": [PAYLOAD]}
     assert _unsafe.make_unsafe(data) is data
+
+
+def test_a_value_nested_past_the_recursion_limit_is_walked_and_keeps_its_shape(wrapped: list[t.Any]) -> None:
+    data: t.Any = PAYLOAD
+    for level in range(3 * sys.getrecursionlimit()):
+        data = {"k": data, PAYLOAD: "v"} if level % 2 else [data, "plain"]
+    marked = _unsafe.make_unsafe(data)
+    assert len(wrapped) == 1 + 3 * sys.getrecursionlimit() // 2  # the leaf and every template-like key
+    while isinstance(data, (dict, list)):  # == would recurse: compare level by level
+        assert type(marked) is type(data) and len(marked) == len(data)
+        marked, data = (marked["k"], data["k"]) if isinstance(data, dict) else (marked[0], data[0])
+    assert marked == data and isinstance(marked, _Unsafe)
