@@ -515,7 +515,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-
     def _send_huge(self, size: int) -> None:
         """200 with a JSON list of ``{}`` of ``size`` bytes or a block more, chunked, without Content-Length."""
         self.send_response(200)
