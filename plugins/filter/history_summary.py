@@ -27,6 +27,8 @@ from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make
 
 LONGEST_LIMIT = 10
 MAX_RANGE_DAYS = 366
+# The report's axis ends at the midnight after its last day, which must be a datetime Python can hold.
+LAST_DAY = date.max - timedelta(days=1)
 NO_TOKEN = "(no token)"
 NO_DOMAIN = "(no domain)"
 # Axis tick steps in hours: the smallest that gives at most MAX_TICKS ticks is used.
@@ -61,23 +63,42 @@ def _domains(record: t.Mapping[str, t.Any]) -> list[str]:
     return [str(domain) for domain in domains if domain]
 
 
-def _short(value: t.Any) -> str:
-    return repr(value if not isinstance(value, str) else str(value))[:60]
+def _short(value: t.Any, show: t.Callable[[t.Any], str] = repr) -> str:
+    """The value as at most 60 characters of text (quoted by default)."""
+    try:
+        return show(value if not isinstance(value, str) else str(value))[:60]
+    except ValueError:  # an int past Python's limit on the digits it converts to text
+        return "an integer too long to show"
+
+
+def _utc(value: t.Any, name: str) -> tuple[t.Optional[datetime], t.Optional[str]]:
+    """(the API timestamp in UTC, None), or (None, the problem): days are UTC days, whatever offset the API gave."""
+    moment = parse_timestamp(value)
+    if moment is None:
+        return None, f"{name} {_short(value)} is not a timestamp with a time zone"
+    try:
+        return moment.astimezone(timezone.utc), None
+    except OverflowError:
+        return None, f"{name} {_short(value)} is out of range in UTC"
 
 
 def _times(record: t.Mapping[str, t.Any], now: datetime) -> tuple[t.Optional[datetime], t.Optional[datetime], t.Optional[str]]:
-    """(start, end, problem): a running session ends at now (never before its start); unusable times give a problem."""
-    start = parse_timestamp(record.get("start_time"))
+    """(start, end, problem): unusable times give a problem; a session ends at now at the latest (never before its start).
+
+    A running session ends at now; so does one whose end_time is after now (no history knows the future), so an
+    end in year 9999 counts up to now, not 70 million hours.
+    """
+    start, problem = _utc(record.get("start_time"), "start_time")
     if start is None:
-        return None, None, f"start_time {_short(record.get('start_time'))} is not a timestamp with a time zone"
+        return None, None, problem
     if record.get("end_time") in (None, ""):
         return start, max(start, now), None
-    end = parse_timestamp(record.get("end_time"))
+    end, problem = _utc(record.get("end_time"), "end_time")
     if end is None:
-        return start, None, f"end_time {_short(record.get('end_time'))} is not a timestamp with a time zone"
+        return start, None, problem
     if end < start:
         return start, None, "end_time is before start_time"
-    return start, end, None
+    return start, min(end, max(start, now)), None
 
 
 def _client(record: t.Mapping[str, t.Any]) -> tuple[t.Optional[str], t.Optional[int]]:
@@ -115,7 +136,13 @@ def _as_now(value: t.Any) -> datetime:
     moment = value if isinstance(value, datetime) else parse_timestamp(str(value))
     if moment is None or moment.tzinfo is None:
         raise _error(f"now must be an ISO 8601 timestamp with a time zone, got {_short(value)}")
-    return moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:
+        moment = datetime.max.replace(tzinfo=timezone.utc)  # not a time in UTC at all: refused just below
+    if moment.date() > LAST_DAY:
+        raise _error(f"now must be a time from {date.min} to {LAST_DAY} (UTC), got {_short(value)}")
+    return moment
 
 
 def _as_date(value: t.Any, name: str) -> t.Optional[date]:
@@ -132,11 +159,18 @@ def _as_date(value: t.Any, name: str) -> t.Optional[date]:
         raise _error(f"{name} must be a date as YYYY-MM-DD, got {_short(value)}") from None
 
 
+def _as_day(value: t.Any, name: str) -> t.Optional[date]:
+    day = _as_date(value, name)
+    if day is not None and day > LAST_DAY:
+        raise _error(f"{name} must be a date up to {LAST_DAY}, got {_short(value)}")
+    return day
+
+
 def _date_range(start_date: t.Any, end_date: t.Any, sessions: list[Session], now: datetime) -> tuple[date, date]:
-    """The report's UTC dates: as given (one alone means that day), else the days the sessions started on."""
-    start, end = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
+    """The report's UTC dates: as given (one alone means that day), else the days the sessions started on (up to now's)."""
+    start, end = _as_day(start_date, "start_date"), _as_day(end_date, "end_date")
     if start is None and end is None:
-        starts = [session["start"].date() for session in sessions if session["start"]]
+        starts = [min(session["start"], now).date() for session in sessions if session["start"]]
         start, end = (min(starts), max(starts)) if starts else (now.date(), now.date())
     start, end = t.cast(date, start or end), t.cast(date, end or start)
     if start > end:
@@ -187,7 +221,7 @@ def _row(session: Session) -> dict[str, t.Any]:
     raw_start = session["raw_start"]
     return {
         "index": session["index"],
-        "start_time": _iso(session["start"]) or (None if raw_start is None else str(raw_start)[:60]),
+        "start_time": _iso(session["start"]) or (None if raw_start is None else _short(raw_start, str)),
         "end_time": None if session["running"] else _iso(session["end"]),
         "running": session["running"],
         "seconds": seconds,

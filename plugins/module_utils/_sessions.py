@@ -36,8 +36,9 @@ REDACTED = "****"
 REDACTED_SUFFIX = 4
 REDACTED_SUFFIX_MIN_LENGTH = 8
 
-# "[5.7.152.215]:48696", "[2001:db8::1]:5555", or an unbracketed IPv4 "5.7.152.215:48696".
-_CLIENT_IP = re.compile(r"^\[(?P<bracketed>[^\]]+)\]:(?P<port>\d+)$|^(?P<plain>[^:\[\]]+):(?P<plain_port>\d+)$")
+# "[5.7.152.215]:48696", "[2001:db8::1]:5555", or an unbracketed IPv4 "5.7.152.215:48696". The port is at most 5
+# ASCII digits: int() of thousands of digits raises ValueError, and \d would take other scripts' digits.
+_CLIENT_IP = re.compile(r"^\[(?P<bracketed>[^\]]+)\]:(?P<port>[0-9]{1,5})$|^(?P<plain>[^:\[\]]+):(?P<plain_port>[0-9]{1,5})$")
 # Python < 3.11 fromisoformat wants exactly 3 or 6 fraction digits and no "Z".
 _FRACTION = re.compile(r"\.(\d+)")
 

@@ -31,15 +31,30 @@ TOP_ROWS = 10
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|&{}#~!])")
 
 
+def _code(character: str) -> str:
+    point = ord(character)
+    return f"\\x{point:02x}" if point < 0x100 else (f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}")
+
+
+def visible(value: t.Any) -> str:
+    """The text with every character that does not print shown as its code (ESC as \\x1b, U+202E as \\u202e).
+
+    Both renderers call this first: controls (C0, DEL, C1: NUL, ESC, BEL, CR, LF...) never reach a terminal reading
+    the Markdown, and bidirectional overrides and isolates, zero-width and other invisible characters (every one
+    str.isprintable refuses: Unicode categories C and Z, the ASCII space excepted) cannot make a name display as another.
+    """
+    text = "" if value is None else str(value)
+    return text if text.isprintable() else "".join(character if character.isprintable() else _code(character) for character in text)
+
+
 def esc(value: t.Any) -> str:
-    """Text or attribute value for HTML/SVG: html.escape, and braces as entities so no template delimiter survives."""
-    return html.escape("" if value is None else str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
+    """Text or attribute value for HTML/SVG: visible(), html.escape, and braces as entities so no template delimiter survives."""
+    return html.escape(visible(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def md(value: t.Any) -> str:
-    """A Markdown table cell: one line, every character Markdown or HTML would act on backslash-escaped."""
-    text = " ".join(("" if value is None else str(value)).splitlines())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text) or " "
+    """A Markdown table cell: visible() (so one line), every character Markdown or HTML would act on backslash-escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", visible(value)) or " "
 
 
 def duration_text(seconds: float) -> str:
@@ -320,7 +335,7 @@ def render_markdown(summary: Summary, title: str) -> str:
     filters = _filters_text(summary)
     lines = [f"# {md(title)}", "", md(_range_text(summary)) + (f". Filters: {md(filters)}" if filters else "") + "", ""]
     if not summary["sessions"]:
-        return "\n".join(lines + [f"No sessions between {summary['range']['start_date']} and {summary['range']['end_date']} (UTC).", ""])
+        return "\n".join(lines + [f"No sessions between {md(summary['range']['start_date'])} and {md(summary['range']['end_date'])} (UTC).", ""])
     tiles = _tiles(summary)
     lines += _md_table([name for name, _value in tiles], [[value for _name, value in tiles]], range(len(tiles))) + [""]
     for heading, key, rows in (("Mode", "mode", summary["by_mode"]), ("Token", "token", summary["by_token"])):

@@ -264,7 +264,7 @@ def test_hostile_names_are_text_in_the_markdown(hostile: dict[str, t.Any]) -> No
     sessions = markdown.split("## Sessions", 1)[1].strip().splitlines()
     assert len(sessions) == 2 + len(HOSTILE)  # one line per session: the newline and | in a name stay in their cell
     assert all(line.count(" | ") == 6 for line in sessions)
-    assert r"pipe\|in name" in markdown and r"\<script\>" in markdown and "<script>" not in markdown
+    assert r"pipe\|in\\x0aname" in markdown and r"\<script\>" in markdown and "<script>" not in markdown
     assert "{{" not in markdown
 
 

@@ -136,6 +136,9 @@ def test_seed_history_record_gains_derived_fields() -> None:
     ("", (None, None)),
     (None, (None, None)),
     (12345, (None, None)),
+    ("[5.7.152.215]:" + "9" * 5000, (None, None)),  # int() of it would raise ValueError
+    ("[5.7.152.215]:123456", (None, None)),
+    ("[5.7.152.215]:\u0664\u0664\u0663", (None, None)),  # Arabic-Indic digits are not a port
 ])
 def test_client_ip_parsing(client_ip: object, expected: tuple) -> None:
     assert parse_client_ip(client_ip) == expected

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.pinggy.tunnels.plugins.action.pinggy_assert_tunnels import probe_http
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.action.test_pinggy_assert_tunnels import connection, run_gate
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._probes import probe_http
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.gate_runner import connection, run_gate
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import EmulatorControl
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.plugin_utils.test__hostnames import IP_LITERALS, LOCALHOSTS
 
