@@ -25,6 +25,9 @@ options:
     description:
       - Base URL of the Pinggy API, up to and including C(/backend/api/v1). A trailing C(/) is ignored.
       - An C(http) or C(https) URL with a host and no user name, password, query, fragment or spaces.
+      - Redirects are not followed - a C(3xx) answer fails with one line naming its C(Location) - so the server's answer
+        cannot send the client to another host, port or scheme (the controller's loopback, a cloud metadata address,
+        plain http). Set the address that answers.
       - If not set, the value of the E(PINGGY_API_URL) environment variable is used.
       - Point it at the emulator shipped in C(tests/emulator/) to try the collection without an account.
     type: str

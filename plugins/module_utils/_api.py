@@ -306,7 +306,9 @@ class PinggyClient:
         def fetch() -> None:
             try:
                 # verify on each request: the session's value alone is overridden by REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE.
-                response = self.session.get(url, params=params, timeout=self.timeout, verify=self.validate_certs, stream=True)
+                # No redirect is followed: the API's answer must not send the client elsewhere (see _decode).
+                response = self.session.get(url, params=params, timeout=self.timeout, verify=self.validate_certs, stream=True,
+                                            allow_redirects=False)
                 outcome["response"] = response
                 _read_body(response)  # the whole body, within the deadline
             except Exception as exc:  # pylint: disable=broad-exception-caught  # handed to the caller's thread
@@ -337,6 +339,13 @@ class PinggyClient:
                 f"Pinggy API rejected the API key (HTTP {status}) for {where} at {self.host}: check api_key or PINGGY_API_KEY")
         if status >= 400:
             raise PinggyApiError(f"Pinggy API error HTTP {status} for {where} at {self.host}: {self._server_text(_server_message(response))}")
+        if 300 <= status < 400:
+            # Followed, a redirect would let the server's answer pick another host, port or scheme for the client:
+            # the controller's loopback, a cloud metadata address, or plain http.
+            raise PinggyApiError(
+                f"Pinggy API answered {where} at {self.host} with a redirect (HTTP {status}) to "
+                f"{self._server_text(response.headers.get('Location', ''), 120)!r}, which is not followed: "
+                "set api_url to the address that answers")
         try:
             return response.json()
         except RecursionError:

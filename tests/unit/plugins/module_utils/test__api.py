@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 import time
 import typing as t
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -276,3 +278,55 @@ def test_an_answer_nested_to_the_limit_is_left_alone_without_a_warning(emulator:
     warnings: list[str] = []
     assert _client(emulator, warn=warnings.append).active_sessions() == [{**SEED_SESSION, "extra": deepest_kept}]
     assert not warnings
+
+
+class _Redirecting(BaseHTTPRequestHandler):
+    """Answers GET with the server's ``location`` as a 302, or with an empty session list; records the requests."""
+
+    def do_GET(self) -> None:  # pylint: disable=invalid-name
+        self.server.requests.append(self.path)  # type: ignore[attr-defined]
+        location = self.server.location  # type: ignore[attr-defined]
+        body = b"" if location else b"[]"
+        self.send_response(302 if location else 200)
+        if location:
+            self.send_header("Location", location)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: t.Any) -> None:  # pylint: disable=arguments-differ
+        pass
+
+
+@pytest.fixture
+def loopback_servers() -> t.Iterator[t.Callable[[str], ThreadingHTTPServer]]:
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(location: str) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
+        server.requests, server.location = [], location  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("where", ["another port", "the same server"])
+def test_a_redirect_is_refused_in_one_line_and_never_followed(loopback_servers: t.Callable[[str], ThreadingHTTPServer],
+                                                              where: str) -> None:
+    target = loopback_servers("")
+    target_url = f"http://127.0.0.1:{target.server_address[1]}/api/session/active"
+    redirecting = loopback_servers(target_url if where == "another port" else "/api/elsewhere")
+    client = PinggyClient(api_key=API_KEY, api_url=f"http://127.0.0.1:{redirecting.server_address[1]}/api", retries=2)
+    with pytest.raises(PinggyApiError) as error:
+        client.active_sessions()
+    location = target_url if where == "another port" else "/api/elsewhere"
+    assert str(error.value) == (f"Pinggy API answered GET /api/session/active at 127.0.0.1:{redirecting.server_address[1]} "
+                                f"with a redirect (HTTP 302) to {location!r}, which is not followed: "
+                                "set api_url to the address that answers")
+    assert redirecting.requests == ["/api/session/active"]  # once: not retried
+    assert target.requests == []
