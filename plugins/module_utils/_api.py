@@ -78,10 +78,6 @@ class PinggyOptionError(PinggyError, ValueError):
     """An option value that cannot work, found before any request."""
 
 
-class PinggyQueryError(PinggyError, ValueError):
-    """A JMESPath query that does not compile, or fails on the records."""
-
-
 class PinggyAuthError(PinggyError):
     """The API rejected the key (HTTP 401/403)."""
 
@@ -112,10 +108,10 @@ def connection_argument_spec() -> dict[str, dict[str, t.Any]]:
 CONNECTION_OPTIONS = tuple(connection_argument_spec())
 
 
-def _one_line(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
-    """Collapse whitespace and truncate, so server text cannot break the one-line error rule."""
+def one_line(text: t.Any, limit: t.Optional[int] = MESSAGE_MAX_CHARS) -> str:
+    """Collapse whitespace and, unless limit is None, truncate: no outside text can break the one-line error rule."""
     flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def clean_api_key(api_key: t.Any) -> str:
@@ -141,7 +137,7 @@ def check_api_url(api_url: t.Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or re.search(r"\s", text):
         raise PinggyOptionError(
             f"api_url: expected an http(s) URL with a host and no query, fragment or spaces, such as {DEFAULT_API_URL}, "
-            f"got {_one_line(repr(api_url), 80)}")
+            f"got {one_line(repr(api_url), 80)}")
     return text.rstrip("/")
 
 
@@ -217,7 +213,7 @@ class PinggyClient:
         if not HAS_REQUESTS:
             raise PinggyError("The Pinggy API client needs the Python library 'requests': pip install requests")
         if not isinstance(validate_certs, bool):
-            raise PinggyOptionError(f"validate_certs: expected a boolean, got {_one_line(repr(validate_certs), 40)}")
+            raise PinggyOptionError(f"validate_certs: expected a boolean, got {one_line(repr(validate_certs), 40)}")
         self._api_key = clean_api_key(api_key)
         self.api_url = check_api_url(api_url)
         self.timeout = check_timeout(timeout)
@@ -256,7 +252,7 @@ class PinggyClient:
 
     def _server_text(self, text: t.Any, limit: int = MESSAGE_MAX_CHARS) -> str:
         # Text from the server or the network stack may echo the key: redact first, then cut, so no cut-off run survives.
-        return _one_line(redact_key(str(text)[:SERVER_TEXT_SCAN_CHARS], self._api_key), limit)
+        return one_line(redact_key(str(text)[:SERVER_TEXT_SCAN_CHARS], self._api_key), limit)
 
     def get_json(self, path: str, params: t.Optional[dict[str, t.Any]] = None) -> t.Any:
         """GET api_url + path and return the decoded JSON; raise a PinggyError subclass otherwise."""
@@ -378,8 +374,8 @@ class PinggyClient:
         counts = [data[key] for key in ("totalElements", "totalPages")]
         if not all(isinstance(count, int) and not isinstance(count, bool) and count >= 0 for count in counts):
             raise PinggyResponseError(
-                f"Pinggy API answered GET /{path} page {page} with totalElements {_one_line(repr(counts[0]), 40)} and "
-                f"totalPages {_one_line(repr(counts[1]), 40)}, expected non-negative integers")
+                f"Pinggy API answered GET /{path} page {page} with totalElements {one_line(repr(counts[0]), 40)} and "
+                f"totalPages {one_line(repr(counts[1]), 40)}, expected non-negative integers")
         return data
 
     def history(self, start: date, end: date, page_size: int = HISTORY_PAGE_SIZE_MAX, max_workers: int = 4) -> list[dict[str, t.Any]]:
@@ -422,7 +418,7 @@ def _check_page_count(first: dict[str, t.Any], span: str) -> None:
         return
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise PinggyResponseError(
-            f"Pinggy API history for {span} announces {pages} pages but a page size of {_one_line(repr(size), 40)}, "
+            f"Pinggy API history for {span} announces {pages} pages but a page size of {one_line(repr(size), 40)}, "
             "expected a positive integer")
     if pages != -(-total // size):
         raise PinggyResponseError(

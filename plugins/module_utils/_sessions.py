@@ -13,7 +13,7 @@ from datetime import datetime
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
-from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyQueryError
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyError, one_line
 
 # The optional-import guard Ansible modules use (missing_required_lib reads the flag and the traceback).
 try:
@@ -35,6 +35,11 @@ REDACTED = "****"
 # A redacted token keeps this many trailing characters, so tunnels can still be told apart, when it is long enough.
 REDACTED_SUFFIX = 4
 REDACTED_SUFFIX_MIN_LENGTH = 8
+
+
+class PinggyQueryError(PinggyError, ValueError):
+    """A JMESPath query that does not compile, or fails on the records."""
+
 
 # "[5.7.152.215]:48696", "[2001:db8::1]:5555", or an unbracketed IPv4 "5.7.152.215:48696". The port is at most 5
 # ASCII digits: int() of thousands of digits raises ValueError, and \d would take other scripts' digits.
@@ -188,7 +193,8 @@ def compile_query(expression: str) -> t.Any:
     try:
         return jmespath.compile(expression)
     except jmespath.exceptions.JMESPathError as exc:
-        raise PinggyQueryError(f"query: invalid JMESPath expression {expression!r}: {_one_line(exc)}") from None
+        # jmespath messages span lines (the expression, then a caret under it): flattened, never cut.
+        raise PinggyQueryError(f"query: invalid JMESPath expression {expression!r}: {one_line(exc, limit=None)}") from None
 
 
 def run_query(query: t.Any, data: t.Any) -> t.Any:
@@ -196,9 +202,4 @@ def run_query(query: t.Any, data: t.Any) -> t.Any:
     try:
         return query.search(data)
     except jmespath.exceptions.JMESPathError as exc:
-        raise PinggyQueryError(f"query: JMESPath expression {query.expression!r} failed on the records: {_one_line(exc)}") from None
-
-
-def _one_line(error: Exception) -> str:
-    # jmespath messages span lines (expression, then a caret under it); errors here are one line.
-    return " ".join(str(error).split())
+        raise PinggyQueryError(f"query: JMESPath expression {query.expression!r} failed on the records: {one_line(exc, limit=None)}") from None

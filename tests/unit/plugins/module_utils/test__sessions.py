@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.pinggy.tunnels.plugins.module_utils import _sessions
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
+    PinggyQueryError,
     compile_query,
     effective_mode,
     filter_sessions,
@@ -173,3 +175,9 @@ def test_redaction_covers_every_token_field_and_spares_names() -> None:
     assert active["token"] == "ABCDEFGHI"  # the input is not changed
     assert redact_tokens([active], reveal=True) == [active]
     assert has_redacted_tokens([redacted_active]) and not has_redacted_tokens([active]) and not has_redacted_tokens(["x"])
+
+
+def test_without_jmespath_a_query_fails_naming_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_sessions, "HAS_JMESPATH", False)
+    with pytest.raises(PinggyQueryError, match=r"^query: the Python library 'jmespath' is required"):
+        compile_query("[].id")

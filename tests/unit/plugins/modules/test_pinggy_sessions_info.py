@@ -1,4 +1,5 @@
-"""pinggy_sessions_info: argument handling and results, run in-process against the emulator."""
+"""pinggy_sessions_info: argument handling and results, run in-process against the emulator; without the Python
+libraries it needs, one clear failure before any request."""
 
 from __future__ import annotations
 
@@ -111,6 +112,23 @@ def test_hostile_sessions_are_all_returned_with_tokens_redacted(emulator: Emulat
     revealed = run_module({**connection(emulator), "reveal_tokens": True, "subdomain": ["ok-1.*"]})
     assert revealed.result["sessions"][0]["token"] == "SECRETTOKEN10010"
     assert not (tmp_path / "marker").exists()
+
+
+def test_without_requests_the_module_fails_naming_the_library(emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pinggy_sessions_info, "HAS_REQUESTS", False)
+    outcome = run_module({"api_key": API_KEY, "api_url": emulator.api_url})
+    assert outcome.failed and "requests" in outcome.result["msg"] and API_KEY not in outcome.result["msg"]
+    assert emulator.requests() == 0
+
+
+def test_without_jmespath_only_a_query_fails(emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pinggy_sessions_info, "HAS_JMESPATH", False)
+    args = {"api_key": API_KEY, "api_url": emulator.api_url}
+    outcome = run_module({**args, "query": "[].id"})
+    assert outcome.failed and "jmespath" in outcome.result["msg"]
+    assert emulator.requests() == 0
+    outcome = run_module(args)
+    assert not outcome.failed and outcome.result["count"] == 1
 
 
 def _nested(levels: int) -> t.Any:
