@@ -33,6 +33,15 @@ TOKEN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 WORD = r"[!$%&()*+,./0-9:;<=>?@A-Z\[\]^_a-z{|}~-]+"
 HEADER = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 HEADER_NOHASH = r"[!$%&*+.^_|~0-9A-Za-z-]+"  # an HTTP token, minus the characters ssh_config treats specially
+# An IPv6 scope id as an interface name (IFNAMSIZ - 1 characters): ipaddress takes any, newlines and '%' included.
+SCOPE_ID = re.compile(r"[A-Za-z0-9_.-]{1,15}")
+SCOPE_RULE = " (an IPv6 scope id only as an interface name: letters, digits, '_', '.' or '-')"
+# A path that reaches ssh_config and unit lines: '%' and '$' would be expanded by ssh (tokens, ${VAR}) or systemd
+# (specifiers, $VAR in Exec lines), whitespace and quotes would split the line; so only these characters.
+PATH = re.compile(r"/[A-Za-z0-9._+@/-]*")
+# A user or group name in User=/Group= (systemd's portable form; no '%' specifier, no '$').
+ACCOUNT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 X_FLAGS = ("https", "httpsonly", "noreverseproxy", "xff", "fullurl", "origurl", "passpreflight", "localservertls")
 OPTION_FORMS = (
@@ -54,6 +63,9 @@ DEFAULT_SETTINGS: dict[str, t.Any] = {
     "unit_dir": "/etc/systemd/system",
     "unit_prefix": "pinggy-tunnel-",
     "connect_timeout": 30,
+    "user": "pinggy-tunnel",
+    "group": None,
+    "ssh_command": "/usr/bin/ssh",
 }
 
 
@@ -199,7 +211,7 @@ def _local_port(label: str, tunnel: t.Mapping[str, t.Any], state: str) -> t.Any:
 def _local_host(label: str, tunnel: t.Mapping[str, t.Any]) -> str:
     local_host = tunnel.get("local_host") or "localhost"
     if not isinstance(local_host, str) or not _is_host(local_host):
-        raise _fail(f"{label}: local_host must be a host name or an IP address, got {local_host!r}")
+        raise _fail(f"{label}: local_host must be a host name or an IP address{SCOPE_RULE}, got {local_host!r}")
     return local_host
 
 
@@ -266,6 +278,10 @@ def _validated_tunnel(index: int, tunnel: t.Any, seen: set[str]) -> dict[str, t.
 
 
 def _is_host(value: str) -> bool:
+    """A host name, or an IP address whose IPv6 scope id, if any, is an interface name."""
+    _address, percent, scope = value.partition("%")
+    if percent and not SCOPE_ID.fullmatch(scope):
+        return False
     try:
         ipaddress.ip_address(value)
         return True
@@ -290,7 +306,7 @@ def _known_hosts(merged: t.Mapping[str, t.Any]) -> list[str]:
     known_hosts = merged["known_hosts"]
     if isinstance(known_hosts, str):
         known_hosts = [line for line in known_hosts.splitlines() if line.strip()]
-    if not isinstance(known_hosts, list) or not all(isinstance(line, str) and line.strip() and "\n" not in line for line in known_hosts):
+    if not isinstance(known_hosts, list) or not all(isinstance(line, str) and line.strip() and not CONTROL.search(line) for line in known_hosts):
         raise _fail("tunnel_service_known_hosts must be a list of known_hosts lines")
     if merged["strict_host_key_checking"] == "yes" and not known_hosts:
         raise _fail(
@@ -301,12 +317,27 @@ def _known_hosts(merged: t.Mapping[str, t.Any]) -> list[str]:
 
 
 def _check_paths(merged: t.Mapping[str, t.Any]) -> None:
-    """The directories and the unit prefix go into file names and unit files: no whitespace, no surprises."""
-    for key in ("config_dir", "state_dir", "unit_dir"):
-        if not isinstance(merged[key], str) or not merged[key].startswith("/") or re.search(r"\s", merged[key]):
-            raise _fail(f"tunnel_service_{key} must be an absolute path without whitespace, got {merged[key]!r}")
+    """The paths and the unit prefix go into ssh config lines, unit lines and file names: refused unless plain."""
+    for key in ("config_dir", "state_dir", "unit_dir", "ssh_command"):
+        if not isinstance(merged[key], str) or not PATH.fullmatch(merged[key]):
+            raise _fail(
+                f"tunnel_service_{key} must be an absolute path without whitespace, of letters, digits and '/', '.', '_', "
+                f"'+', '@' or '-' ('%' and '$' would be expanded by ssh or systemd), got {merged[key]!r}"
+            )
     if not isinstance(merged["unit_prefix"], str) or not re.fullmatch(r"[A-Za-z0-9_.-]*", merged["unit_prefix"]):
         raise _fail(f"tunnel_service_unit_prefix must be letters, digits, '_', '.' or '-', got {merged['unit_prefix']!r}")
+
+
+def _check_accounts(merged: dict[str, t.Any]) -> None:
+    """The user and group go into the units' User= and Group= lines; the group defaults to the user."""
+    if merged["group"] is None:
+        merged["group"] = merged["user"]
+    for key in ("user", "group"):
+        if not isinstance(merged[key], str) or not ACCOUNT.fullmatch(merged[key]):
+            raise _fail(
+                f"tunnel_service_{key} must be 1-32 letters, digits, '_', '.' or '-', not starting with '.' or '-', "
+                f"got {merged[key]!r}"
+            )
 
 
 def _settings(settings: t.Optional[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
@@ -316,12 +347,13 @@ def _settings(settings: t.Optional[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
     if unknown:
         raise _fail(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_SETTINGS)}")
     if not isinstance(merged["server"], str) or not _is_host(merged["server"]):
-        raise _fail(f"tunnel_service_server must be a host name or an IP address, got {merged['server']!r}")
+        raise _fail(f"tunnel_service_server must be a host name or an IP address{SCOPE_RULE}, got {merged['server']!r}")
     _check_numbers(merged)
     if merged["strict_host_key_checking"] not in ("yes", "accept-new"):
         raise _fail(f"tunnel_service_strict_host_key_checking must be yes or accept-new, got {merged['strict_host_key_checking']!r}")
     merged["known_hosts"] = _known_hosts(merged)
     _check_paths(merged)
+    _check_accounts(merged)
     return merged
 
 
@@ -390,7 +422,7 @@ def _tunnel_lines(name: str, tunnel: t.Mapping[str, t.Any], merged: t.Mapping[st
         f"# Managed by Ansible (pinggy.tunnels.tunnel_service): Pinggy tunnel {name}.",
         "# It holds the tunnel's token and options: keep it readable only by the user that runs ssh.",
         f"Host {HOST_ALIAS}",
-        f"  HostName {merged['server']}",
+        f"  HostName {merged['server'].replace('%', '%%')}",  # HostName expands %-tokens; a scope id's % is %%
         f"  Port {merged['port']}",
         f"  User {_user(tunnel)}",
         f"  RemoteForward 0 {_forward_target(tunnel['local_host'], tunnel['local_port'])}",

@@ -14,6 +14,11 @@ description:
     digits and inner hyphens - at most 253 characters), lowercased, and not the name of a group (C(all),
     C(ungrouped), C(pinggy), C(pinggy_<mode>), the groups of other sources and of O(groups)) nor of the implicit
     localhost (C(localhost), C(127.0.0.1), C(::1)). C(ansible_host) is that name.
+  - A field that is an address rather than a name is never a host name nor C(ansible_host), so API data cannot point
+    a play at the controller or its network - its top label is numeric (every IPv4 form a resolver accepts, such as
+    C(127.0.0.1), C(127.1), C(2130706433), C(0x7f000001), C(0177.0.0.1), C(0)), it is an IPv6 literal (C(::1),
+    C([::1]), C(fe80::1%eth0)), or it is C(localhost) or a name under it (C(app.localhost), C(localhost.)). The next
+    field of O(hostnames) is tried, as for any invalid name.
   - A tunnel with no such field is named C(pinggy_<id>) from its session id (or C(pinggy_h<hash>) when the id is not
     a safe label), has no C(ansible_host), and a warning names its session id.
   - C(ansible_port) is the tunnel port for tcp, tlstcp and udp tunnels (not set for http and tls), and only when the API
@@ -213,7 +218,7 @@ class InventoryModule(PinggyPluginBase, BaseInventoryPlugin, Constructable, Cach
         unnamed = [_shown_id(record.get("id")) for _name, public, record in hosts if public is None]
         if unnamed:
             display.warning(f"pinggy inventory: no field of hostnames ({', '.join(self.get_option('hostnames'))}) is a valid "
-                            f"DNS name that is not a group name for the tunnel(s) with id {_listed(unnamed)}; "
+                            f"DNS name that is not an IP address, localhost or a group name for the tunnel(s) with id {_listed(unnamed)}; "
                             "they were named pinggy_<id> and have no ansible_host")
 
     def _construct(self, names: list[str], all_vars: list[dict]) -> None:

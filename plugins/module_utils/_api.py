@@ -56,6 +56,14 @@ MAX_HISTORY_PAGES = 10000
 # The largest history page the API serves (a Spring pageable endpoint capped at 2000): the client's default page
 # size and the lookup's upper bound and documented default.
 HISTORY_PAGE_SIZE_MAX = 2000
+# The largest response body read, on every endpoint and attempt (documented in the pinggy doc fragment and README):
+# 100,000 active sessions take about 37 MB of JSON and a full history page about 0.7 MB.
+MAX_BODY_BYTES = 128 * 1024 * 1024
+BODY_CHUNK_BYTES = 64 * 1024
+# API records are flat: a value nested deeper than this (counted from the top of the answer) is replaced by
+# TOO_DEEP_TEXT, so no recursive walk (ours, Ansible's, a JSON encoder's) meets an answer it cannot finish.
+MAX_NESTING = 32
+TOO_DEEP_TEXT = f"(nested deeper than {MAX_NESTING} levels: not kept)"
 _PAGE_KEYS = ("content", "totalElements", "totalPages")
 _CONNECTION_PREFIX = re.compile(r"^(<[^>]*>|\w+\([^)]*\)): ")
 # A Bearer token is printable ASCII; anything else would be rejected by the HTTP stack in a message showing it.
@@ -190,6 +198,10 @@ class _AttemptTimedOut(Exception):
     """One attempt (connect, headers and whole body) outlived the timeout."""
 
 
+class _BodyTooLarge(Exception):
+    """An answer's body (declared or read so far) is over MAX_BODY_BYTES."""
+
+
 class PinggyClient:
     """A requests.Session bound to one API URL and key, with retries, a deadline per attempt and typed one-line errors."""
 
@@ -200,6 +212,7 @@ class PinggyClient:
         validate_certs: bool = True,
         timeout: float = 30,
         retries: int = 3,
+        warn: t.Optional[t.Callable[[str], None]] = None,
     ) -> None:
         if not HAS_REQUESTS:
             raise PinggyError("The Pinggy API client needs the Python library 'requests': pip install requests")
@@ -210,6 +223,7 @@ class PinggyClient:
         self.timeout = check_timeout(timeout)
         self.retries = check_retries(retries)
         self.validate_certs = validate_certs
+        self.warn: t.Callable[[str], None] = warn or (lambda message: None)
         self.session = self._new_session()
 
     def _new_session(self) -> t.Any:
@@ -248,7 +262,12 @@ class PinggyClient:
         """GET api_url + path and return the decoded JSON; raise a PinggyError subclass otherwise."""
         url = f"{self.api_url}/{path.lstrip('/')}"
         where = f"GET {urlsplit(url).path}"
-        return self._decode(self._get(url, params, where), where)
+        data = self._decode(self._get(url, params, where), where)
+        cut = _cut_deep_values(data)
+        if cut:
+            self.warn(f"Pinggy API answered {where} with {cut} value(s) nested deeper than {MAX_NESTING} levels; "
+                      f"each is kept as the text {TOO_DEEP_TEXT!r}")
+        return data
 
     def _get(self, url: str, params: t.Optional[dict[str, t.Any]], where: str) -> t.Any:
         """The response of the first attempt that is not a retryable failure, or of the last attempt."""
@@ -261,6 +280,11 @@ class PinggyClient:
                 raise PinggyConnectionError(
                     f"TLS verification failed for the Pinggy API at {self.host} ({where}); set validate_certs=false "
                     f"only for a test server: {self._server_text(_describe(_root_cause(exc)), 120)}") from None
+            except _BodyTooLarge:
+                # Not retried: the same request would get the same answer.
+                raise PinggyResponseError(
+                    f"Pinggy API answered {where} at {self.host} with a body over {MAX_BODY_BYTES // 2 ** 20} MiB, "
+                    "the most this client reads; refused") from None
             except (requests.exceptions.RequestException, _AttemptTimedOut) as exc:
                 if last:
                     raise self._connection_error(exc, where) from None
@@ -284,7 +308,7 @@ class PinggyClient:
                 # verify on each request: the session's value alone is overridden by REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE.
                 response = self.session.get(url, params=params, timeout=self.timeout, verify=self.validate_certs, stream=True)
                 outcome["response"] = response
-                response.content  # pylint: disable=pointless-statement  # read the whole body within the deadline
+                _read_body(response)  # the whole body, within the deadline
             except Exception as exc:  # pylint: disable=broad-exception-caught  # handed to the caller's thread
                 outcome["error"] = exc
 
@@ -315,6 +339,9 @@ class PinggyClient:
             raise PinggyApiError(f"Pinggy API error HTTP {status} for {where} at {self.host}: {self._server_text(_server_message(response))}")
         try:
             return response.json()
+        except RecursionError:
+            raise PinggyResponseError(
+                f"Pinggy API returned JSON nested too deeply to read for {where} (HTTP {status})") from None
         except ValueError:
             raise PinggyResponseError(
                 f"Pinggy API returned a body that is not valid JSON for {where} (HTTP {status}): "
@@ -414,11 +441,53 @@ def _server_message(response: t.Any) -> str:
     """The error message of a failed answer's body, else its text or reason phrase (not yet redacted or cut)."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return response.text or response.reason or "no message"
     if isinstance(body, dict):
         return str(body.get("message") or body.get("error") or body)
     return str(body)
+
+
+def _read_body(response: t.Any) -> None:
+    """Read the body into the response (response.json() and .text then use it), refusing it past MAX_BODY_BYTES."""
+    try:
+        # requests keeps a streamed body only when read through .content; this is where .content keeps it.
+        response._content = _bounded_body(response)  # pylint: disable=protected-access
+    except _BodyTooLarge:
+        response.close()  # the rest is never read
+        raise
+
+
+def _bounded_body(response: t.Any) -> bytes:
+    """The body, refused when its declared length is over the limit, or as soon as what arrived (decompressed) is."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _BodyTooLarge()
+    chunks, size = [], 0
+    for chunk in response.iter_content(BODY_CHUNK_BYTES):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _BodyTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _cut_deep_values(data: t.Any) -> int:
+    """Replace, in place, every list or dict nested deeper than MAX_NESTING by TOO_DEEP_TEXT; how many were.
+
+    Iterative: the answer may be nested as deep as the JSON decoder allows.
+    """
+    cut, pending = 0, [(data, 1)] if isinstance(data, (dict, list)) else []
+    while pending:
+        container, depth = pending.pop()
+        for key, value in (container.items() if isinstance(container, dict) else enumerate(container)):
+            if not isinstance(value, (dict, list)):
+                continue
+            if depth >= MAX_NESTING:
+                container[key], cut = TOO_DEEP_TEXT, cut + 1
+            else:
+                pending.append((value, depth + 1))
+    return cut
 
 
 def _shut_down(response: t.Any) -> None:
@@ -449,4 +518,4 @@ def client_from_options(options: t.Mapping[str, t.Any], warn: t.Callable[[str], 
         warn("validate_certs is false: the Pinggy API's TLS certificate is not verified; use this only against a test server")
     # Unset optional settings keep the client's defaults; a missing key still reaches the client's own check.
     settings = {name: options[name] for name in CONNECTION_OPTIONS if name != "api_key" and options.get(name) is not None}
-    return PinggyClient(api_key=options.get("api_key"), **settings)
+    return PinggyClient(api_key=options.get("api_key"), warn=warn, **settings)

@@ -99,6 +99,12 @@ options:
       - Probes connect only to the matched tunnel's host and port (or O(probe_address)), never to a URL taken from
         the API's text. A tunnel whose host is not a valid DNS name, or whose port (tcp, tlstcp) is not an integer
         from 1 to 65535, is not contacted and counts as a failed probe.
+      - A host from the API is contacted only when it is a DNS host name, decided from its text before any lookup - not
+        an IP address in any form a resolver accepts (its top label is numeric, as in C(127.0.0.1), C(127.1),
+        C(2130706433), C(0x7f000001), C(0177.0.0.1), C(0), C(169.254.169.254); or an IPv6 literal such as C(::1),
+        C([::1]), C(fe80::1%eth0)), and not C(localhost) nor a name under it. Otherwise the probe fails with
+        "the tunnel's host is an IP address, not probed" (or "is localhost"), so API data cannot aim probes at the
+        controller's own or link-local services. O(probe_address) is the user's and is trusted as given.
     type: bool
     default: false
   probe_timeout:
@@ -106,7 +112,10 @@ options:
     type: int
     default: 10
   probe_status:
-    description: The HTTP status codes that pass an HTTP probe (safe redirects are followed).
+    description:
+      - The HTTP status codes that pass an HTTP probe.
+      - Redirects are never followed - a redirect is the tunnel's answer, judged as any status, so a C(302) fails unless
+        listed here, and a tunnel cannot send the probe (with its C(Host) header) to another host or scheme.
     type: list
     elements: int
     default: [200]
@@ -120,6 +129,8 @@ options:
         loopback address of the Pinggy API emulator's tunnels).
       - TCP probes then connect to this address and the tunnel's port; HTTP probes request
         C(http://<address>[:<tunnel port>]<path>) with the tunnel's host as the C(Host) header.
+      - This value is trusted as given (it may be an IP address or C(localhost)); the checks on the tunnel's host
+        (a DNS name, not an address nor localhost) still decide whether a tunnel is probed.
     type: str
   probe_validate_certs:
     description: Whether HTTPS probes check the tunnel's certificate.

@@ -8,11 +8,15 @@ at most 253 characters, lowercased) and not a reserved name; failing that, ``pin
 when it is a safe label, else a short hash of it). Names shared by several sessions are told apart by a
 suffix - the port, else the id, else a counter - chosen against every name already taken, so no session is
 ever dropped and the result does not depend on the order of the API's answer.
+
+The same rule picks the addresses the gate probes (host_problem): a name from the API is contacted, or made an
+``ansible_host``, only when it is a DNS host name that no resolver reads as an IP address or as this machine.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 import typing as t
@@ -29,6 +33,10 @@ RESERVED_NAMES = frozenset(("all", "ungrouped", "pinggy", "localhost", "127.0.0.
 
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _SAFE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+# A top label the C resolver (inet_aton) and browsers (WHATWG URL "ends in a number") read as part of an IPv4
+# address: decimal or octal digits, or 0x and hex digits - so 127.1, 2130706433, 0x7f000001, 0177.0.0.1 and 0 are
+# addresses, not names.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
 
 Host = t.Tuple[str, t.Optional[str], t.Mapping[str, t.Any]]
 
@@ -38,6 +46,32 @@ def is_dns_name(value: t.Any) -> bool:
     if not isinstance(value, str) or not value or len(value) > DNS_NAME_MAX or not value.isascii():
         return False
     return all(_LABEL.fullmatch(label) for label in value.lower().split("."))
+
+
+def _is_ipv6(name: str) -> bool:
+    """True for an IPv6 literal, bracketed or not, scoped or not (::1, [::1], fe80::1%eth0, ::ffff:127.0.0.1)."""
+    try:
+        ipaddress.IPv6Address(name[1:-1] if name.startswith("[") and name.endswith("]") else name)
+    except ValueError:
+        return False
+    return True
+
+
+def host_problem(value: t.Any) -> t.Optional[str]:
+    """Why a host name from the API may not be contacted or made an ansible_host ('is an IP address'...); None if it may.
+
+    Decided from the text alone, before any lookup: an IP literal in any form a resolver accepts, localhost or a name
+    under it (case-insensitive, with or without a trailing dot), or anything but a valid DNS name is refused.
+    """
+    if not isinstance(value, str):
+        return "is not a valid DNS name"
+    name = value.lower()[:-1] if value.endswith(".") else value.lower()
+    top_label = name.rpartition(".")[2]
+    if _NUMERIC_LABEL.fullmatch(top_label) or (":" in name and _is_ipv6(name)):
+        return "is an IP address"
+    if top_label == "localhost":
+        return "is localhost"
+    return None if is_dns_name(value) else "is not a valid DNS name"
 
 
 def safe_id(session_id: t.Any) -> str:
@@ -55,10 +89,10 @@ def _canonical(value: t.Any) -> str:
 
 
 def public_name(record: t.Mapping[str, t.Any], fields: t.Sequence[str], reserved: t.AbstractSet[str]) -> t.Optional[str]:
-    """The first preferred field of the record that is a valid DNS name and not reserved, lowercased; else None."""
+    """The first preferred field of the record that is a host name (host_problem) and not reserved, lowercased; else None."""
     for field in fields:
         value = record.get(field)
-        if is_dns_name(value) and value.lower() not in reserved:
+        if host_problem(value) is None and value.lower() not in reserved:
             return value.lower()
     return None
 

@@ -35,18 +35,43 @@ _TEMPLATE_BYTES = re.compile(b"[{}]")
 
 
 def _walk(value: t.Any, on_text: t.Callable[[t.Any], t.Any]) -> t.Any:
-    """The value with ``on_text`` applied to every str and bytes in it, keys included."""
-    if isinstance(value, (str, bytes)):
-        return on_text(value)
-    if isinstance(value, Mapping):
-        return {_walk(key, on_text): _walk(sub, on_text) for key, sub in value.items()}
-    if isinstance(value, Set):
-        return {_walk(sub, on_text) for sub in value}
-    if isinstance(value, list):
-        return [_walk(sub, on_text) for sub in value]
-    if isinstance(value, tuple):
-        return tuple(_walk(sub, on_text) for sub in value)
-    return value
+    """The value with ``on_text`` applied to every str and bytes in it, keys included (in the order a recursive walk
+    would meet them), each container rebuilt as a dict, set, list or tuple.
+
+    Iterative: data nested deeper than Python's recursion limit is walked like any other.
+    """
+    done: list[t.Any] = []  # finished values, in order; a container takes its parts back from the end
+    pending: list[tuple[t.Any, t.Optional[int]]] = [(value, None)]  # (value, its part count once its parts are queued)
+    while pending:
+        item, parts = pending.pop()
+        if isinstance(item, (str, bytes)):
+            done.append(on_text(item))
+        elif parts is not None:
+            built = _rebuilt(item, done[len(done) - parts:])
+            del done[len(done) - parts:]
+            done.append(built)
+        elif isinstance(item, (Mapping, Set, list, tuple)):
+            children = _parts(item)
+            pending.append((item, len(children)))
+            pending.extend((child, None) for child in reversed(children))
+        else:
+            done.append(item)
+    return done[0]
+
+
+def _parts(container: t.Any) -> list[t.Any]:
+    """A mapping's keys and values, alternating; any other container's members."""
+    if isinstance(container, Mapping):
+        return [part for pair in container.items() for part in pair]
+    return list(container)
+
+
+def _rebuilt(container: t.Any, parts: list[t.Any]) -> t.Any:
+    if isinstance(container, Mapping):
+        return dict(zip(parts[::2], parts[1::2]))
+    if isinstance(container, Set):
+        return set(parts)
+    return tuple(parts) if isinstance(container, tuple) else parts
 
 
 def _could_be_template(text: str | bytes) -> bool:

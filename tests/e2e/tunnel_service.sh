@@ -59,6 +59,71 @@ write_deploy_playbook "$work/deploy.yml"
 write_gate_vars "$work/expected.yml" "$tcp_token" "$web_token"
 deploy() { ansible-playbook "$work/deploy.yml" -e "@$work/vars.yml" "$@"; }
 
+step "links in the state directory"
+# 0. Issue 22: the service user owned the state directory (as versions before 1.x.x made it) and planted links where
+# the role writes as root: symbolic links at id_ed25519 and id_ed25519.pub, and a hard link at web.known_hosts (the
+# service user's own where fs.protected_hardlinks is 0; root plants it here), all to root-only files. The role must
+# refuse them, take the directory back, and leave every target's owner, mode and content as it was.
+useradd --system --user-group --no-create-home --home-dir "$work/state" --shell /usr/sbin/nologin "$service_user"
+as_service_user() { setpriv --reuid="$service_user" --regid="$service_user" --init-groups -- "$@"; }
+install -d -o "$service_user" -g "$service_user" -m 0700 "$work/state"
+for target in key pub hosts; do install -o root -g root -m 0640 /dev/null "$work/root-$target"; echo "root only: $target" > "$work/root-$target"; done
+as_service_user ln -s "$work/root-key" "$work/state/id_ed25519"
+as_service_user ln -s "$work/root-pub" "$work/state/id_ed25519.pub"
+ln "$work/root-hosts" "$work/state/web.known_hosts"
+targets_before=$(stat -c '%n %U %G %a %s' "$work"/root-* && sha256sum "$work"/root-*)
+write_vars "[x:https]" present
+deploy > "$work/links.out" 2>&1 && { cat "$work/links.out"; fail "the role ran with links in the state directory"; }
+for message in "$work/state/id_ed25519 is a symbolic link" "$work/state/id_ed25519.pub is a symbolic link" \
+               "$work/state/web.known_hosts is not a regular file or has other hard links"; do
+  grep -qF "tunnel_service: $message; the role writes it as root and follows no link: remove it" "$work/links.out" \
+    || { cat "$work/links.out"; fail "no refusal: $message"; }
+done
+[ "$(stat -c '%n %U %G %a %s' "$work"/root-* && sha256sum "$work"/root-*)" = "$targets_before" ] \
+  || fail "a link's target changed: $(stat -c '%n %U %G %a' "$work"/root-*)"
+! grep -l "PRIVATE KEY" "$work"/root-* || fail "a private key was written to a link's target"
+[ "$(stat -c '%U %a' "$work/state")" = "root 750" ] || fail "the state directory is not root's: $(stat -c '%U %a' "$work/state")"
+! as_service_user ln -s "$work/root-key" "$work/state/id_ed25519.new" 2>/dev/null || fail "the service user can still plant a link"
+rm -f "$work/state/id_ed25519" "$work/state/id_ed25519.pub" "$work/state/web.known_hosts"
+
+step "scoped addresses and hostile values"
+# 0b. Values with '%' (an IPv6 scope id) reach the ssh config and the unit as written and are read back exactly
+# (ssh -G, systemd-analyze verify); a value with a newline stops the role before it writes anything.
+scoped="$work/scoped"
+write_scoped_vars() {
+  cat > "$scoped.yml" <<YAML
+tunnel_service_server: "fe80::2%lo"
+tunnel_service_known_hosts: ["$host_key"]
+tunnel_service_user: $service_user
+tunnel_service_config_dir: $scoped/etc
+tunnel_service_state_dir: $scoped/state
+tunnel_service_unit_dir: $scoped/units
+tunnel_service_manage_service: false
+tunnel_service_tunnels: [{name: scoped, mode: tcp, local_port: 22, local_host: "$1"}]
+YAML
+}
+printf '%s\n' "- {name: Deploy one tunnel, hosts: localhost, connection: local, gather_facts: false," \
+  "   roles: [pinggy.tunnels.tunnel_service]}" > "$work/scoped_play.yml"
+deploy_scoped() { ansible-playbook "$work/scoped_play.yml" -e "@$scoped.yml"; }
+write_scoped_vars 'fe80::1%lo'
+deploy_scoped > "$work/scoped.out" 2>&1 || { cat "$work/scoped.out"; fail "the role refused a scoped address"; }
+systemd-analyze verify --man=no "$scoped/units/pinggy-tunnel-scoped.service" > "$work/verify_scoped.out" 2>&1 \
+  || { cat "$work/verify_scoped.out"; fail "systemd-analyze verify failed on a scoped address"; }
+[ ! -s "$work/verify_scoped.out" ] || { cat "$work/verify_scoped.out"; fail "systemd-analyze verify warned on a scoped address"; }
+grep -qxF 'Description=Pinggy tcp tunnel scoped to fe80::1%%lo:22' "$scoped/units/pinggy-tunnel-scoped.service" \
+  || fail "the unit's Description does not escape the scope id's %"
+ssh -G -F "$scoped/etc/scoped.conf" pinggy-tunnel > "$work/scoped.G"
+for line in "hostname fe80::2%lo" "remoteforward 0 [fe80::1%lo]:22" "user tcp" "userknownhostsfile $scoped/state/scoped.known_hosts"; do
+  grep -qxF "$line" "$work/scoped.G" || { cat "$work/scoped.G"; fail "ssh -G does not read '$line'"; }
+done
+! grep -qiE '^(proxycommand|localcommand|permitlocalcommand yes)' "$work/scoped.G" || fail "ssh -G reads a command"
+rm -rf "$scoped"
+write_scoped_vars '::1%x]:22\n  ProxyCommand touch pwned\n  #'
+deploy_scoped > "$work/hostile.out" 2>&1 && fail "the role took a local_host with a newline"
+grep -qF "tunnel 'scoped': local_host must be a host name or an IP address (an IPv6 scope id only as an interface name" \
+  "$work/hostile.out" || { cat "$work/hostile.out"; fail "no one-line refusal of a hostile local_host"; }
+[ ! -e "$scoped" ] || fail "the role wrote files before refusing a hostile local_host: $(find "$scoped")"
+
 step "deploy, then again"
 # 1. Deploy (at -vvv), then a second run changes nothing.
 write_vars "$web_options" present

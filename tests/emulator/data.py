@@ -43,8 +43,9 @@ def now_on(today: date) -> datetime:
 
 
 def _anchor(today: date) -> datetime:
-    # Generated data is anchored at noon of "today" so it depends only on (seed, today).
-    return datetime.combine(today, time(12), timezone.utc)
+    # Generated data is anchored at the midnight that starts "today": it depends only on (seed, today), and no
+    # generated session starts or ends after the time it is served (now_on(today) is never before that midnight).
+    return datetime.combine(today, time(0), timezone.utc)
 
 
 # Hex digits from getrandbits: realistic enough and much faster than choices() for 50,000 records.
@@ -107,8 +108,8 @@ def _client_ip(rng: random.Random) -> str:
 def _generated_history(rng: random.Random, index: int, anchor: datetime) -> Record:
     mode = MODES[index % len(MODES)]
     port = _port(rng) if mode in PORT_MODES else None
-    # Noon minus up to 59.5 days covers today's morning back to midnight 59 days ago.
-    started = anchor - timedelta(seconds=rng.uniform(0, (HISTORY_WINDOW_DAYS - 0.5) * 86400))
+    # Midnight minus up to 59 days covers yesterday back to midnight 59 days ago.
+    started = anchor - timedelta(seconds=rng.uniform(0, (HISTORY_WINDOW_DAYS - 1) * 86400))
     ended = None if rng.random() < 0.05 else min(anchor, started + timedelta(seconds=rng.uniform(60, 12 * 3600)))
     domains = [_subdomain(rng, mode, index)]
     if rng.random() < 0.3:
@@ -128,7 +129,7 @@ def _generated_history(rng: random.Random, index: int, anchor: datetime) -> Reco
 
 
 def generate_history(count: int, seed: int, today: date) -> list[Record]:
-    """``count`` history records spread over the 60 days ending today, identical for the same (seed, today)."""
+    """``count`` history records spread over the 59 days before today, identical for the same (seed, today)."""
     rng = random.Random(f"{seed}-history")  # str seeds are hashed with sha512: stable across runs
     anchor = _anchor(today)
     return [_generated_history(rng, index, anchor) for index in range(count)]

@@ -45,9 +45,12 @@ CONTROL_PREFIX = "/_emulator"
 ACTIVE_PATH = f"{API_PREFIX}/session/active"
 HISTORY_PATH = re.compile(rf"{re.escape(API_PREFIX)}/session/history/([^/]+)/([^/]+)")
 DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
-FAULT_KINDS = ("status", "latency", "malformed", "drop")
+FAULT_KINDS = ("status", "latency", "malformed", "drop", "huge")
 FAULT_ENDPOINTS = ("active", "history", "any")
-FAULT_KEYS = {"kind", "count", "endpoint", "page", "status", "retry_after", "body", "delay"}
+FAULT_KEYS = {"kind", "count", "endpoint", "page", "status", "retry_after", "body", "delay", "size"}
+HUGE_BODY_BYTES = 200 * 1000 * 1000  # a "huge" fault's default size
+# A "huge" body is this block ("{}," 21,845 times) over and over, sent in chunks as it is made: never held whole.
+HUGE_BLOCK = b"{}," * 21845
 CONFIG_KEYS = {"page_size_cap", "default_page_size", "today"}
 MALFORMED_BODY = b'[{"id": "9345b393-d916-4a2e-816a-3347468a03c0", "mode": "tc'
 
@@ -124,6 +127,7 @@ class Fault:
     retry_after: Optional[float] = None
     body: Optional[str] = None
     delay: float = 0.0
+    size: int = HUGE_BODY_BYTES
 
     @classmethod
     def from_request(cls, body: Any) -> Fault:
@@ -148,6 +152,7 @@ class Fault:
             retry_after=None if spec.get("retry_after") is None else _seconds(spec["retry_after"], "retry_after"),
             body=spec.get("body"),
             delay=_seconds(spec.get("delay", 0), "delay"),
+            size=_int(spec.get("size", HUGE_BODY_BYTES), "size", 2),
         )
 
     def matches(self, endpoint: str, page: Optional[int]) -> bool:
@@ -465,6 +470,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # nothing written: the client sees the socket close
         elif fault.kind == "malformed":
             self._send(200, MALFORMED_BODY)
+        elif fault.kind == "huge":
+            self._send_huge(fault.size)
         else:
             headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
             if fault.body is None:
@@ -507,6 +514,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+    def _send_huge(self, size: int) -> None:
+        """200 with a JSON list of ``{}`` of ``size`` bytes or a block more, chunked, without Content-Length."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunks = [b"[" + HUGE_BLOCK] + [HUGE_BLOCK] * (-(-size // len(HUGE_BLOCK)) - 1) + [b"{}]"]
+        try:
+            for chunk in chunks:  # a list of one shared block: its length is all it costs
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client stopped reading: what it is meant to do
+        self.close_connection = True
 
 
 class _Server(ThreadingHTTPServer):

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -16,6 +17,7 @@ import requests
 from ansible_collections.pinggy.tunnels.plugins.module_utils import _sessions
 from ansible_collections.pinggy.tunnels.tests.emulator import Emulator
 from ansible_collections.pinggy.tunnels.tests.emulator import data as emulator_data
+from ansible_collections.pinggy.tunnels.tests.emulator.server import HUGE_BLOCK
 
 COLLECTION_ROOT = Path(__file__).parents[3]
 SEED_FIXTURE = COLLECTION_ROOT / "tests" / "emulator" / "fixtures" / "seed.json"
@@ -226,6 +228,21 @@ def test_generated_data_is_deterministic_and_covers_every_mode(api: requests.Ses
     assert {record["mode"] for record in page["content"]} == MODES
 
 
+@pytest.mark.parametrize("seed", [1, 16])
+def test_generated_data_never_starts_or_ends_after_it_is_served(seed: int) -> None:
+    # The earliest moment of a day the emulator can serve that day's data is its midnight; nothing may lie after it.
+    today = emulator_data.utc_today()
+    served_at = emulator_data.now_on(today).replace(hour=0, minute=0, second=0, microsecond=0)
+    history = emulator_data.generate_history(2000, seed, today)
+    moments = [record[key] for record in history for key in ("start_time", "end_time") if record[key]]
+    active = emulator_data.generate_active(500, seed, today)
+    moments += [record[key] for record in active for key in ("creationTimestamp", "lastUpdateTimestamp")]
+    assert max(emulator_data.parse_timestamp(moment) for moment in moments) <= served_at
+    # Still spread over the API's window: the oldest start is within 60 days, the newest within the last day.
+    starts = sorted(emulator_data.parse_timestamp(record["start_time"]) for record in history)
+    assert served_at - starts[0] <= timedelta(days=emulator_data.HISTORY_WINDOW_DAYS) and served_at - starts[-1] < timedelta(days=1)
+
+
 def test_removed_session_moves_to_history(api: requests.Session, emulator: Emulator) -> None:
     added = control(emulator, "POST", "sessions", {"subdomain": "probe.a.pinggy.link", "mode": "tcp", "port": 12345, "token": "TOK"})[0]
     assert added["id"] in {record["id"] for record in api.get(f"{emulator.url}/session/active", timeout=10).json()}
@@ -297,6 +314,16 @@ def test_latency_fault_delays_then_serves(api: requests.Session, emulator: Emula
 
     assert time.monotonic() - started >= 0.3 and response.status_code == 200
     assert control(emulator, "GET", "state")["faults"] == []
+
+
+def test_huge_fault_streams_a_json_list_of_empty_objects_without_a_length(api: requests.Session, emulator: Emulator) -> None:
+    control(emulator, "POST", "faults", {"kind": "huge", "size": 300_000, "endpoint": "history"})
+    response = history(api, emulator, TODAY, TODAY)
+    assert response.status_code == 200 and "Content-Length" not in response.headers
+    assert response.headers["Transfer-Encoding"] == "chunked"
+    body = response.json()
+    assert set(map(json.dumps, body)) == {"{}"} and 300_000 <= len(response.content) <= 300_000 + len(HUGE_BLOCK)
+    assert api.get(f"{emulator.url}/session/active", timeout=10).json()[0]["id"]  # one request only, then normal answers
 
 
 def test_malformed_fault_returns_unparseable_json(api: requests.Session, emulator: Emulator) -> None:

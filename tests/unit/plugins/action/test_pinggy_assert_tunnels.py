@@ -1,41 +1,21 @@
-"""The gate action against the real emulator: waiting, the deadline, API failures, probes, check mode, options."""
+"""The gate action against the real emulator: waiting, the deadline, API failures, probes and their outcomes, check mode, options."""
 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import typing as t
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from unittest.mock import MagicMock
+from urllib.parse import urlsplit
 
 import pytest
 
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.task import Task
-from ansible.template import Templar
-
-from ansible_collections.pinggy.tunnels.plugins.action.pinggy_assert_tunnels import ActionModule
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import API_KEY, EmulatorControl
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.gate_runner import closed_port, connection, run_gate
 
 DB = {"id": "d1", "subdomain": "db-1.a.pinggy.link", "mode": "tcp", "port": 15432}
 WEB = {"id": "w1", "subdomain": "web-1.a.pinggy.link", "mode": "http", "port": None}
-
-
-def run_gate(args: dict[str, t.Any], task_vars: t.Optional[dict[str, t.Any]] = None, check_mode: bool = False) -> dict[str, t.Any]:
-    task = MagicMock(Task)
-    task.args, task.async_val, task.check_mode, task.diff = args, 0, check_mode, False
-    connection = MagicMock()
-    connection.has_native_async = False
-    variables = task_vars or {}
-    action = ActionModule(task, connection, MagicMock(check_mode=check_mode), loader=DataLoader(),
-                          templar=Templar(loader=DataLoader(), variables=variables), shared_loader_obj=None)
-    return action.run(task_vars=variables)
-
-
-def connection(emulator: EmulatorControl, **args: t.Any) -> dict[str, t.Any]:
-    return {"api_url": emulator.api_url, "api_key": API_KEY, "retries": 0, **args}
 
 
 def add_later(emulator: EmulatorControl, seconds: float, active: list[dict[str, t.Any]]) -> threading.Timer:
@@ -136,12 +116,6 @@ def http_server() -> t.Iterator[ThreadingHTTPServer]:
     yield server
     server.shutdown()
     server.server_close()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_probes_tcp_open_and_closed_concurrently(emulator: EmulatorControl, http_server: ThreadingHTTPServer) -> None:
@@ -283,7 +257,7 @@ def test_role_names_report_the_role_checks_first_then_the_others(emulator: Emula
     result = run_gate(connection(emulator, expected=[{"min_count": 0}], _variable_names=ROLE_NAMES))
     assert result["msg"] == "expected[0].min_count must be an integer >= 1, got 0"
     result = run_gate(connection(emulator, expected=[], _variable_names=ROLE_NAMES))
-    assert result["msg"] == "expected must be a non-empty list of expectations"
+    assert result["msg"] == "expected must be a non-empty list of expectations, got []"
     # Options the role does not name keep the action's names.
     result = run_gate(connection(emulator, expected=[{"subdomain": "db-1.*"}], delay=0, probe_path="x",
                                  _variable_names={"probe_path": "assert_tunnels_probe_path"}))
@@ -307,4 +281,50 @@ def test_bad_variable_names_one_line(emulator: EmulatorControl, names: t.Any) ->
     assert result["failed"]
     assert "_variable_names" in result["msg"]
     assert "\n" not in result["msg"]
+    assert emulator.requests() == 0
+
+
+LABEL = "https://web.a.pinggy.link"
+
+
+def test_an_http_probe_answered_200_passes(emulator: EmulatorControl) -> None:
+    # The emulator is the tunnel's local service here: its control API answers GET /_emulator/state with 200.
+    port = urlsplit(emulator.api_url).port
+    emulator.reset(active=[{"id": "h1", "subdomain": "web.a.pinggy.link", "mode": "http", "port": port}])
+    result = run_gate(connection(emulator, expected=[{"mode": "http"}], probe=True, probe_timeout=5,
+                                 probe_address="127.0.0.1", probe_path="/_emulator/state"))
+    assert not result.get("failed"), result
+    assert result["probes"] == [{"label": LABEL, "kind": "http", "ok": True, "msg": "Status code was 200"}]
+
+
+def test_an_http_probe_that_gets_no_answer_fails_with_uri_wording(emulator: EmulatorControl) -> None:
+    closed = closed_port()
+    emulator.reset(active=[{"id": "h1", "subdomain": "web.a.pinggy.link", "mode": "http", "port": closed}])
+    result = run_gate(connection(emulator, expected=[{"mode": "http"}], probe=True, probe_timeout=2, probe_address="127.0.0.1"))
+    assert result["failed"]
+    assert result["msg"].startswith(f"pinggy.tunnels.assert_tunnels: probe failed for {LABEL}: "
+                                    "Status code was -1 and not [200]: Request failed: ")
+    assert "\n" not in result["msg"] and result["probes"][0]["ok"] is False
+
+
+def test_probe_timeout_and_an_empty_expected_list_are_refused_before_any_request(emulator: EmulatorControl) -> None:
+    result = run_gate(connection(emulator, expected=[], probe_timeout=0))
+    assert result["failed"]
+    assert result["msg"] == ("probe_timeout must be an integer >= 1 (seconds), got 0; "
+                             "expected must be a non-empty list of expectations, got []")
+    assert emulator.requests() == 0
+
+
+def test_a_bad_connection_option_fails_in_one_line_without_the_secret(emulator: EmulatorControl) -> None:
+    result = run_gate(connection(emulator, api_url="http://user:hunter2-secret@127.0.0.1:1/api", expected=[{"mode": "tcp"}]))
+    assert result["failed"] and result["changed"] is False
+    assert result["msg"].startswith("api_url: ") and "\n" not in result["msg"]
+    assert "hunter2-secret" not in json.dumps(result, default=str) and API_KEY not in json.dumps(result, default=str)
+    assert emulator.requests() == 0
+
+
+def test_a_key_with_control_characters_is_refused_without_showing_it(emulator: EmulatorControl) -> None:
+    result = run_gate(connection(emulator, api_key="abc\x1bdef-secret-key", expected=[{"mode": "tcp"}]))
+    assert result["failed"] and result["msg"].startswith("api_key: ")
+    assert "secret-key" not in json.dumps(result, default=str)
     assert emulator.requests() == 0

@@ -179,3 +179,87 @@ def test_hostile_settings_fail_with_one_line(settings: dict[str, t.Any], message
         assert tunnel_service_plan([_tunnel()], {**SETTINGS, **settings})[0]["name"] == "web"
         return
     assert message in _error([_tunnel()], {**SETTINGS, **settings})
+
+
+# Issue 22: every value that reaches an ssh config line or a unit line is checked for that line's grammar.
+INJECTION = "\n  ProxyCommand touch pwned\n  #"
+CONTROLS = ["\n", "\r", "\0", "\t", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\u2028"]
+
+
+@pytest.mark.parametrize("local_host", [
+    f"::1%x]:22{INJECTION}", "::1%x]:22\r  ProxyCommand touch pwned", "::1%x]:22\0ExecStartPre=/bin/sh", "::1%eth0 x",
+    "fe80::1%", "fe80::1%eth0:1/2", "fe80::1%" + "e" * 16, "fe80::1%%d", "fe80::1%${HOME}", "127.0.0.1%eth0", "localhost%eth0",
+] + [f"fe80::1%eth{control}0" for control in CONTROLS] + [f"localhost{control}" for control in CONTROLS])
+def test_local_hosts_that_would_break_a_config_or_unit_line_are_refused(local_host: str) -> None:
+    message = _error([_tunnel(local_host=local_host)])
+    assert message.startswith("tunnel_service: tunnel 'web': local_host must be a host name or an IP address (an IPv6 scope id "
+                              "only as an interface name: letters, digits, '_', '.' or '-'), got ")
+    assert "\n" not in message and "\r" not in message and "\0" not in message
+
+
+@pytest.mark.parametrize("server", [f"::1%h{INJECTION}", "::1%h\r  ProxyCommand touch pwned", "::1%h\0", "fe80::1%%h",
+                                    "a.pinggy.io\n", "a.pinggy.io%h"] + [f"fe80::1%lo{control}" for control in CONTROLS])
+def test_servers_that_would_break_a_config_line_are_refused(server: str) -> None:
+    assert _error([_tunnel()], {**SETTINGS, "server": server}).startswith(
+        "tunnel_service: tunnel_service_server must be a host name or an IP address (an IPv6 scope id only as an interface name")
+
+
+@pytest.mark.parametrize("key", ["config_dir", "state_dir", "unit_dir", "ssh_command"])
+@pytest.mark.parametrize("path", ["/var/lib/%d", "/var/lib/${HOME}", "/var/lib/$HOME", "/var/lib/%%", "/var/lib/a b", "/var/lib/'a'",
+                                  "/var/lib/a\\b", "/var/lib/#a", "~/pinggy", "/var/lib/caf\u00e9"] + [f"/var/lib/a{c}b" for c in CONTROLS])
+def test_paths_ssh_or_systemd_would_expand_or_split_are_refused(key: str, path: str) -> None:
+    message = _error([_tunnel()], {**SETTINGS, key: path})
+    assert message.startswith(f"tunnel_service: tunnel_service_{key} must be an absolute path without whitespace, of letters, "
+                              "digits and '/', '.', '_', '+', '@' or '-' ('%' and '$' would be expanded by ssh or systemd), got ")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("key", ["user", "group"])
+@pytest.mark.parametrize("account", ["root\nExecStartPre=/bin/sh", "pinggy\r", "pinggy\0", "%u", "pinggy$", "a b", "-x", ".x", "", "a" * 33, 7])
+def test_users_and_groups_that_would_break_a_unit_line_are_refused(key: str, account: t.Any) -> None:
+    message = _error([_tunnel()], {**SETTINGS, key: account})
+    assert message.startswith(f"tunnel_service: tunnel_service_{key} must be 1-32 letters, digits, '_', '.' or '-', "
+                              "not starting with '.' or '-', got ")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("control", CONTROLS[1:-1])  # U+2028 ends no known_hosts line
+def test_known_hosts_lines_with_a_control_character_are_refused(control: str) -> None:
+    assert "tunnel_service_known_hosts must be a list of known_hosts lines" in _error([_tunnel()], {"known_hosts": [KEY + control]})
+
+
+def test_accounts_and_plain_paths_are_accepted_and_the_group_defaults_to_the_user() -> None:
+    settings = {**SETTINGS, "user": "svc_pinggy-1.a", "ssh_command": "/opt/ssh+9@x/bin/ssh", "state_dir": "/srv/state_2.d"}
+    assert tunnel_service_plan([_tunnel()], settings)[0]["known_hosts_file"] == "/srv/state_2.d/web.known_hosts"
+    assert tunnel_service_plan([_tunnel()], {**settings, "group": None, "user": "x"})[0]["name"] == "web"
+
+
+def _resolved(tmp_path: Path, config: str) -> dict[str, list[str]]:
+    """What OpenSSH makes of a config (ssh -G parses it and connects nowhere): each keyword's values."""
+    path = tmp_path / "tunnel.conf"
+    path.write_text(config, encoding="utf-8")
+    path.chmod(0o600)
+    output = subprocess.run(["ssh", "-G", "-F", str(path), "pinggy-tunnel"], check=True, capture_output=True, text=True).stdout
+    resolved: dict[str, list[str]] = {}
+    for line in output.splitlines():
+        keyword, _sep, value = line.partition(" ")
+        resolved.setdefault(keyword, []).append(value)
+    return resolved
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the OpenSSH client")
+@pytest.mark.parametrize(("local_host", "server", "forward", "hostname"), [
+    ("fe80::1%eth0", "fe80::2%enp0s3", "0 [fe80::1%eth0]:8080", "fe80::2%enp0s3"),
+    ("fe80::1%lo.1_x-y", "a.pinggy.io", "0 [fe80::1%lo.1_x-y]:8080", "a.pinggy.io"),
+    ("::1", "::1", "0 [::1]:8080", "::1"),
+])
+def test_openssh_reads_exactly_the_intended_values_of_scoped_addresses(
+        tmp_path: Path, local_host: str, server: str, forward: str, hostname: str) -> None:
+    settings = {**SETTINGS, "server": server, "state_dir": "/srv/state"}
+    baseline = _resolved(tmp_path, tunnel_service_ssh_config("web", [_tunnel(options=["x:https"])], SETTINGS))
+    tunnel = _tunnel(token=TOKEN, local_host=local_host, options=["x:https", "a:X-Rate:50%d", "a:X-Home:${HOME}$HOME"])
+    resolved = _resolved(tmp_path, tunnel_service_ssh_config("web", [tunnel], settings))
+    assert set(resolved) == set(baseline) and "proxycommand" not in resolved and "localcommand" not in resolved
+    assert resolved["hostname"] == [hostname] and resolved["remoteforward"] == [forward] and resolved["user"] == [f"{TOKEN}+http"]
+    assert resolved["remotecommand"] == ["x:https a:X-Rate:50%d a:X-Home:${HOME}$HOME"]
+    assert resolved["userknownhostsfile"] == ["/srv/state/web.known_hosts"] and "/srv/state/id_ed25519" in resolved["identityfile"]

@@ -59,7 +59,7 @@ def test_allow_lists_are_the_one_option_of_tcp_tls_and_tlstcp_tunnels(option: st
     (_tunnel(local_port="\u00b2"), r"local_port must be an integer from 1 to 65535, got '\u00b2'"),
     (_tunnel(local_port="\u0663"), r"local_port must be an integer from 1 to 65535, got '\u0663'"),
     (_tunnel(local_port="65536"), r"got 65536"),
-    (_tunnel(local_host=["localhost"]), r"local_host must be a host name or an IP address, got \['localhost'\]"),
+    (_tunnel(local_host=["localhost"]), r"local_host must be a host name or an IP address \(an IPv6 scope .*\), got \['localhost'\]$"),
     (_tunnel(local_host="a" * 64 + ".example"), r"local_host must be a host name"),
     (_tunnel(local_host="evil.example\nProxyCommand sh"), r"local_host must be a host name"),
     (_tunnel(mode=["http"]), r"mode must be one of http, tcp, tls, tlstcp, got \['http'\]"),
@@ -115,7 +115,8 @@ def test_the_ssh_config_validates_every_tunnel_not_only_the_one_asked_for() -> N
 
 
 @pytest.mark.parametrize(("settings", "message"), [
-    ({"server": 5}, "tunnel_service_server must be a host name or an IP address, got 5"),
+    ({"server": 5}, "tunnel_service_server must be a host name or an IP address (an IPv6 scope id only as an interface name: "
+                    "letters, digits, '_', '.' or '-'), got 5"),
     ({"server": "a.pinggy.io -oProxyCommand=sh"}, "tunnel_service_server must be a host name"),
     ({"port": "443x"}, "tunnel_service_port must be an integer from 1 to 65535, got '443x'"),
     ({"port": 65536}, "tunnel_service_port must be an integer from 1 to 65535, got 65536"),
@@ -128,7 +129,9 @@ def test_the_ssh_config_validates_every_tunnel_not_only_the_one_asked_for() -> N
     ({"known_hosts": [7]}, "tunnel_service_known_hosts must be a list of known_hosts lines"),
     ({"known_hosts": "\n  \n"}, "tunnel_service_known_hosts is empty"),
     ({"state_dir": "/var/lib/pinggy tunnels"}, "tunnel_service_state_dir must be an absolute path without whitespace"),
-    ({"unit_dir": None, "config_dir": ["/etc"]}, "tunnel_service_config_dir must be an absolute path without whitespace, got ['/etc']"),
+    ({"unit_dir": None, "config_dir": ["/etc"]}, "tunnel_service_config_dir must be an absolute path without whitespace, of letters, "
+                                                 "digits and '/', '.', '_', '+', '@' or '-' ('%' and '$' would be expanded by ssh or "
+                                                 "systemd), got ['/etc']"),
     ({"unit_dir": "relative/units"}, "tunnel_service_unit_dir must be an absolute path"),
     ({"unit_prefix": "../"}, "tunnel_service_unit_prefix must be letters, digits, '_', '.' or '-', got '../'"),
     ({"unit_prefix": 3}, "tunnel_service_unit_prefix must be letters, digits"),

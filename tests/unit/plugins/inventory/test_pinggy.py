@@ -21,6 +21,7 @@ except ImportError:  # ansible-core < 2.19 templates every string it is given
         return value
 
 from ansible_collections.pinggy.tunnels.plugins.inventory.pinggy import name_hosts
+from ansible_collections.pinggy.tunnels.plugins.module_utils import _api
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import is_dns_name
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import DATA_TAGGING
@@ -278,3 +279,27 @@ def test_reveal_tokens_returns_them_whole_and_the_cache_never_serves_redacted_on
     assert (revealed["pinggy_token"], revealed["pinggy_virtual_token"]) == ("SECRETTOKEN10010", "VIRTUAL-0001")
     assert emulator.requests() == 2
     assert listed()["pinggy_token"] == "****0010"  # a revealed cache is redacted again when not asked
+
+
+def _nested(levels: int) -> t.Any:
+    value: t.Any = "{{ lookup('pipe', 'id') }}"
+    for level in range(levels):
+        value = {"deeperKey": value} if level % 2 else [value]
+    return value
+
+
+def test_a_tunnel_with_a_field_nested_500_deep_is_a_host_like_the_others(tmp_path: Path, emulator: EmulatorControl) -> None:
+    emulator.reset([session(id="deep", subdomain="deep.a.pinggy.link", oddField=_nested(500)), *TUNNELS])
+    inventory = parse(tmp_path, emulator)
+    assert sorted(inventory.hosts) == [
+        "db-1.a.pinggy.link", "deep.a.pinggy.link", "dns.a.pinggy.link", "secure.a.pinggy.link", "web.example.com"]
+    deep = inventory.get_host("deep.a.pinggy.link").vars
+    assert deep["ansible_host"] == "deep.a.pinggy.link" and "(nested deeper than" in json.dumps(deep["pinggy_odd_field"])
+
+
+def test_a_huge_answer_fails_the_source_with_one_line(tmp_path: Path, emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_api, "MAX_BODY_BYTES", 2**20)
+    emulator.fault(kind="huge", size=4 * 2**20, count=0)
+    with pytest.raises(AnsibleParserError, match=r"GET /backend/api/v1/session/active at 127\.0\.0\.1:\d+ with a body over 1 MiB, "
+                                                 r"the most this client reads; refused"):
+        parse(tmp_path, emulator)

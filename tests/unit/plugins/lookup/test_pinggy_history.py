@@ -85,6 +85,18 @@ def test_api_failure_is_an_ansible_error_without_the_key(emulator: EmulatorContr
     assert "HTTP 401" in str(error.value) and "wrong-history-key-77" not in str(error.value)
 
 
+def test_a_record_with_a_field_nested_500_deep_is_returned_with_the_others(emulator: EmulatorControl) -> None:
+    deep: t.Any = "{{ lookup('pipe', 'id') }}"
+    for level in range(500):
+        deep = {"deeper": deep} if level % 2 else [deep]
+    records = history_records(3, utc_today())
+    emulator.reset(active=[], history=[{**records[0], "odd_field": deep}, *records[1:]])
+    found = run_lookup(emulator, days=1)
+    assert [record["client_port"] for record in found] == [1000, 1001, 1002]
+    assert "(nested deeper than" in json.dumps(found[0]["odd_field"])
+    Templar(loader=DataLoader(), variables={"records": found}).template(trust_as_template("{{ records | length }}"))
+
+
 def test_hostile_history_is_all_returned_redacted_and_never_templated(emulator: EmulatorControl, tmp_path: Path) -> None:
     marker = tmp_path / "marker"
     data = hostile_data(marker)

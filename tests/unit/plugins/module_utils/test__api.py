@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+import typing as t
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
     PinggyResponseError,
     client_from_options,
 )
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import API_KEY, SEED_SESSION, EmulatorControl
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import API_KEY, SEED_SESSION, EmulatorControl, utc_today
 
 GALAXY_YML = Path(__file__).parents[4] / "galaxy.yml"
 
@@ -191,3 +192,87 @@ def test_client_from_options_without_a_key_names_the_option() -> None:
     with pytest.raises(PinggyError) as error:
         client_from_options({"api_key": None, "api_url": None, "validate_certs": True}, print)
     assert str(error.value).startswith("api_key: ")
+
+
+# -- bodies the client must not swallow whole --------------------------------------------------------------------
+def _nested(levels: int, leaf: object = "leaf") -> object:
+    """leaf inside this many containers, dicts and lists in turn."""
+    for level in range(levels):
+        leaf = {"deeper": leaf} if level % 2 else [leaf]
+    return leaf
+
+
+def _assert_one_line_refusal(message: str, where: str, client: PinggyClient) -> None:
+    assert "\n" not in message and len(message) < 300 and where in message and client.host in message
+    assert API_KEY not in message and API_KEY[:8] not in message
+
+
+@pytest.mark.parametrize("call, where", [
+    (lambda client: client.active_sessions(), "GET /backend/api/v1/session/active"),
+    (lambda client: client.history(utc_today(), utc_today()), "GET /backend/api/v1/session/history/"),
+])
+def test_a_body_over_the_limit_is_refused_while_streaming_and_not_retried(
+        emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch, call: t.Callable[[PinggyClient], object], where: str) -> None:
+    monkeypatch.setattr(_api, "MAX_BODY_BYTES", 2**20)
+    emulator.fault(kind="huge", size=8 * 2**20, count=0)  # chunked: no Content-Length to judge it by
+    client = _client(emulator, retries=2)
+    with pytest.raises(PinggyResponseError, match=r"with a body over 1 MiB, the most this client reads; refused$") as error:
+        call(client)
+    _assert_one_line_refusal(str(error.value), where, client)
+    assert emulator.requests("active") + emulator.requests("history") == 1
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading(emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator.reset([SEED_SESSION] * 3)
+    monkeypatch.setattr(_api, "MAX_BODY_BYTES", 1000)
+    read: list[int] = []
+    monkeypatch.setattr(requests.Response, "iter_content", lambda self, *args: read.append(1) or iter([b"[]"]))
+    with pytest.raises(PinggyResponseError, match="body over 0 MiB"):
+        _client(emulator).active_sessions()
+    assert not read
+
+
+def test_a_body_at_the_limit_is_read(emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator.reset([SEED_SESSION] * 3)
+    body = requests.get(f"{emulator.api_url}/session/active", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10).content
+    monkeypatch.setattr(_api, "MAX_BODY_BYTES", len(body))
+    assert _client(emulator).active_sessions() == [SEED_SESSION] * 3
+
+
+def test_the_limit_is_generous_for_a_hundred_thousand_tunnels() -> None:
+    # 100,000 generated sessions (the emulator's generator, shaped as the API's) take about 37 MB.
+    assert _api.MAX_BODY_BYTES >= 3 * 37_400_000
+
+
+@pytest.mark.parametrize("status, error_class", [(200, PinggyResponseError), (500, PinggyApiError)])
+def test_json_nested_past_the_recursion_limit_is_one_line(emulator: EmulatorControl, status: int, error_class: type) -> None:
+    emulator.fault(kind="status", status=status, count=1, body="[" * 100_000 + "]" * 100_000)
+    client = _client(emulator)
+    with pytest.raises(error_class) as error:
+        client.active_sessions()
+    message = str(error.value)
+    assert "\n" not in message and len(message) < 300 and "recursion" not in message.lower() and f"HTTP {status}" in message
+    if status == 200:
+        assert message == "Pinggy API returned JSON nested too deeply to read for GET /backend/api/v1/session/active (HTTP 200)"
+
+
+def test_a_field_nested_500_deep_is_kept_cut_with_one_warning(emulator: EmulatorControl) -> None:
+    emulator.reset([{**SEED_SESSION, "extra": _nested(500)}, {**SEED_SESSION, "id": "flat"}])
+    warnings: list[str] = []
+    sessions = _client(emulator, warn=warnings.append).active_sessions()
+    assert [session["id"] for session in sessions] == [SEED_SESSION["id"], "flat"]
+    assert sessions[1] == {**SEED_SESSION, "id": "flat"}
+    value, depth = sessions[0]["extra"], 3  # list, record, field
+    while isinstance(value, (dict, list)):
+        value, depth = (value["deeper"] if isinstance(value, dict) else value[0]), depth + 1
+    assert value == _api.TOO_DEEP_TEXT and depth == _api.MAX_NESTING + 1  # the containers to MAX_NESTING are kept
+    assert warnings == [f"Pinggy API answered GET /backend/api/v1/session/active with 1 value(s) nested deeper than "
+                        f"{_api.MAX_NESTING} levels; each is kept as the text {_api.TOO_DEEP_TEXT!r}"]
+
+
+def test_an_answer_nested_to_the_limit_is_left_alone_without_a_warning(emulator: EmulatorControl) -> None:
+    deepest_kept = _nested(_api.MAX_NESTING - 2)  # in a record (2) in the list (1)
+    emulator.reset([{**SEED_SESSION, "extra": deepest_kept}])
+    warnings: list[str] = []
+    assert _client(emulator, warn=warnings.append).active_sessions() == [{**SEED_SESSION, "extra": deepest_kept}]
+    assert not warnings

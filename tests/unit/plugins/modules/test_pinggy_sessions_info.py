@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.pinggy.tunnels.plugins.module_utils import _api
 from ansible_collections.pinggy.tunnels.plugins.modules import pinggy_sessions_info
 from ansible_collections.pinggy.tunnels.tests.unit.plugins import module_runner
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import API_KEY, SEED_SESSION, EmulatorControl, hostile_data
@@ -110,3 +111,27 @@ def test_hostile_sessions_are_all_returned_with_tokens_redacted(emulator: Emulat
     revealed = run_module({**connection(emulator), "reveal_tokens": True, "subdomain": ["ok-1.*"]})
     assert revealed.result["sessions"][0]["token"] == "SECRETTOKEN10010"
     assert not (tmp_path / "marker").exists()
+
+
+def _nested(levels: int) -> t.Any:
+    value: t.Any = "{{ lookup('pipe', 'id') }}"
+    for level in range(levels):
+        value = {"deeperKey": value} if level % 2 else [value]
+    return value
+
+
+def test_a_record_with_a_field_nested_500_deep_is_returned_with_the_rest(emulator: EmulatorControl) -> None:
+    emulator.reset([{**SEED_SESSION, "oddField": _nested(500)}, *SESSIONS[1:]])
+    outcome = run_module(connection(emulator))
+    assert not outcome.failed and outcome.result["count"] == 3
+    assert "(nested deeper than" in json.dumps(outcome.result["sessions"][0]["odd_field"])
+    assert outcome.result["sessions"][1:] == run_module({**connection(emulator), "subdomain": ["abc.*", "dns.*"]}).result["sessions"]
+
+
+def test_a_huge_answer_fails_with_one_line(emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_api, "MAX_BODY_BYTES", 2**20)
+    emulator.fault(kind="huge", size=4 * 2**20, count=0)
+    outcome = run_module(connection(emulator))
+    assert outcome.failed and outcome.result["msg"] == (
+        f"Pinggy API answered GET /backend/api/v1/session/active at {emulator.api_url.split('/')[2]} with a body over 1 MiB, "
+        "the most this client reads; refused")

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import (
     RESERVED_NAMES,
     _canonical,
+    host_problem,
     is_dns_name,
     name_hosts,
     safe_id,
@@ -29,6 +30,51 @@ _FALLBACK_OR_SUFFIXED = __import__("re").compile(r"[a-z0-9.-]+(_[a-z0-9-]+)*")
 ])
 def test_dns_names(name: t.Any, valid: bool) -> None:
     assert is_dns_name(name) is valid
+
+
+# Every IP literal form the C resolver (inet_aton, getaddrinfo) or a browser accepts: refused by name, before any lookup.
+IP_LITERALS = [
+    "127.0.0.1", "127.1", "127.0.1", "2130706433", "0x7f000001", "0X7F000001", "0x7f.0.0.1", "0177.0.0.1", "0", "0x",
+    "017700000001", "169.254.169.254", "10.0.0.1", "1.2.3.4", "1.2.3.0x4", "example.1", "127.0.0.1.", "0.",
+    "::1", "[::1]", "::", "fe80::1", "fe80::1%eth0", "[fe80::1%eth0]", "::ffff:127.0.0.1", "[::ffff:7f00:1]",
+    "::FFFF:169.254.169.254", "64:ff9b::7f00:1",
+    "::1%x]:22\n  ProxyCommand touch pwned",  # Python's ipaddress takes any scope id: refused all the same
+]
+LOCALHOSTS = ["localhost", "LOCALHOST", "localhost.", "LocalHost.", "a.localhost", "db.web.LOCALHOST", "x.localhost."]
+HOST_NAMES = ["a.pinggy.link", "db-1.a.pinggy.link", "Web.Example.COM", "xn--bcher-kva.example", "r4nd.a.free.pinggy.link",
+              "1.2.3.example", "127.0.0.1.example.com", "0x7f000001.io", "host1.io", "a", "web", "0xg.io", "1a.2b",
+              "localhost.example", "localhost-1.io", "mylocalhost"]
+
+
+@pytest.mark.parametrize("value", IP_LITERALS)
+def test_ip_literals_are_refused_as_addresses(value: str) -> None:
+    assert host_problem(value) == "is an IP address"
+
+
+@pytest.mark.parametrize("value", LOCALHOSTS)
+def test_localhost_and_names_under_it_are_refused(value: str) -> None:
+    assert host_problem(value) == "is localhost"
+
+
+@pytest.mark.parametrize("value", HOST_NAMES)
+def test_host_names_are_taken(value: str) -> None:
+    assert host_problem(value) is None
+
+
+@pytest.mark.parametrize("value", ["", "trailing.", "a..b", "under_score.io", "has space.io", "bücher.example", "{{ x }}",
+                                   "a" * 5000, "[::1", "1.2.3.4:80", None, 5,
+                                   ["a.io"], {"a": 1}, True])
+def test_other_values_are_not_dns_names(value: t.Any) -> None:
+    assert host_problem(value) == "is not a valid DNS name"
+
+
+def test_the_inventory_never_names_a_host_by_an_address_or_localhost() -> None:
+    records = [{"id": f"i{index}", "customdomain": value, "subdomain": f"s{index}.a.pinggy.link"}
+               for index, value in enumerate(IP_LITERALS + LOCALHOSTS)]
+    records.append({"id": "last", "customdomain": "127.1", "subdomain": "0x7f000001"})
+    hosts, _collided = name_hosts(records, FIELDS)
+    assert [host[:2] for host in hosts[:-1]] == [(f"s{index}.a.pinggy.link",) * 2 for index in range(len(records) - 1)]
+    assert hosts[-1][:2] == ("pinggy_last", None)
 
 
 def test_safe_ids_are_kept_and_unsafe_ones_hashed() -> None:
@@ -104,7 +150,8 @@ _json = st.recursive(
     max_leaves=5,
 )
 _names = st.sampled_from(["dup", "DUP", "dup_1", "dup_2", "a.io", "all", "pinggy", "pinggy_tcp", "localhost", "", None,
-                          "{{ x }}", "x" * 300, "-", "pinggy_dup", "h0", "1", "ü.io"]) | _json
+                          "{{ x }}", "x" * 300, "-", "pinggy_dup", "h0", "1", "ü.io",
+                          "127.1", "0x7f000001", "[::1]", "a.localhost."]) | _json
 _sessions = st.lists(
     st.fixed_dictionaries({"id": _names, "subdomain": _names, "customdomain": _names,
                            "port": st.sampled_from([None, 1, 2, 65535, 0, -1, True, "1", 1.0, 10 ** 20]) | _json}),
@@ -125,7 +172,7 @@ def test_any_sessions_get_distinct_valid_names_and_none_is_lost(sessions: list, 
         assert isinstance(name, str) and name == name.lower()
         assert "{" not in name and "}" not in name and " " not in name
         assert _FALLBACK_OR_SUFFIXED.fullmatch(name)
-        assert public is None or (is_dns_name(public) and name.startswith(public))
+        assert public is None or (host_problem(public) is None and name.startswith(public))
     # Stable: the same sessions in reverse order get the same names (identical sessions may swap theirs).
     backward = name_hosts(list(reversed(sessions)), FIELDS, reserved)[0]
     assert sorted((_canonical(record), name) for name, _public, record in backward) == sorted(

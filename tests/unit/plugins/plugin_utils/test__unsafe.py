@@ -73,3 +73,24 @@ def test_inventory_safe_data_is_never_templated() -> None:
     templar = Templar(loader=DataLoader(), variables={"api": variables})
     assert templar.template(trust_as_template("{{ api.name }}")) == PAYLOAD
     assert templar.template(trust_as_template("{{ api.plain }}")) == "db.a.pinggy.link"
+
+
+def _nested(levels: int, leaf: object) -> object:
+    for level in range(levels):
+        leaf = {PAYLOAD: leaf} if level % 2 else [leaf, "plain"]
+    return leaf
+
+
+def _innermost(value: object) -> object:
+    while isinstance(value, (dict, list)):
+        value = next(iter(value.values())) if isinstance(value, dict) else value[0]
+    return value
+
+
+def test_data_nested_past_the_recursion_limit_is_walked_on_every_core() -> None:
+    # API answers are cut at 32 levels by the client; the walk itself must still never recurse.
+    data = _nested(5000, PAYLOAD)
+    for walked in (make_unsafe(data), inventory_safe(data)):
+        assert _innermost(walked) == PAYLOAD
+        if not DATA_TAGGING:
+            assert _is_unsafe(_innermost(walked))

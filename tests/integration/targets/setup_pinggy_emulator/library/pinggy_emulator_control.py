@@ -22,7 +22,7 @@ options:
         counters, then applies O(config) if given.
       - V(add_sessions) adds the active sessions O(active); V(remove_session) ends O(session_id), or every session
         without it; V(add_history) appends the records O(history).
-      - V(fault) queues a fault (O(kind), O(status), O(retry_after), O(delay), O(body), O(endpoint), O(page),
+      - V(fault) queues a fault (O(kind), O(status), O(retry_after), O(delay), O(body), O(size), O(endpoint), O(page),
         O(count)); V(clear_faults) drops every fault.
       - V(config) changes the paging and clock settings O(config).
       - V(counters) reads the request counters, V(clear_counters) zeroes them; V(state) reads the state.
@@ -59,7 +59,7 @@ options:
   kind:
     description: The fault's kind.
     type: str
-    choices: [status, latency, malformed, drop]
+    choices: [status, latency, malformed, drop, huge]
   status:
     description: The HTTP status of a O(kind=status) fault.
     type: int
@@ -72,6 +72,9 @@ options:
   body:
     description: The verbatim answer body of a O(kind=status) fault.
     type: str
+  size:
+    description: The body size in bytes of a O(kind=huge) fault (a JSON list of C({}), streamed; default 200 MB).
+    type: int
   endpoint:
     description: The API endpoint the fault applies to.
     type: str
@@ -168,7 +171,7 @@ CALLS = {
     "clear_counters": ("DELETE", "requests", True),
     "state": ("GET", "state", False),
 }
-FAULT_KEYS = ("kind", "status", "retry_after", "delay", "body", "endpoint", "page", "count")
+FAULT_KEYS = ("kind", "status", "retry_after", "delay", "body", "size", "endpoint", "page", "count")
 
 
 def _process(pid):
@@ -273,11 +276,12 @@ def main():
             seed=dict(type="int"),
             config=dict(type="dict"),
             session_id=dict(type="str"),
-            kind=dict(type="str", choices=["status", "latency", "malformed", "drop"]),
+            kind=dict(type="str", choices=["status", "latency", "malformed", "drop", "huge"]),
             status=dict(type="int"),
             retry_after=dict(type="int"),
             delay=dict(type="float"),
             body=dict(type="str"),
+            size=dict(type="int"),
             endpoint=dict(type="str", choices=["active", "history", "any"]),
             page=dict(type="int"),
             count=dict(type="int", default=1),
