@@ -1,35 +1,37 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) pinggy.tunnels contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The history_summary filter (figures of a Pinggy session history) and the two report renderers built on it.
+"""The history_summary filter (figures of a Pinggy session history), the two report renderers built on it, and
+history_range (the lookup's range for a playbook, so the history_report role does no date arithmetic of its own).
 
-Documentation: history_summary.yml, history_report_html.yml and history_report_markdown.yml beside this file.
-Everything here is a pure function of its arguments (``now`` included), so the unit tests compute exact figures.
+The range and the record filters are plugin_utils/_history.py's. Documentation: history_summary.yml,
+history_report_html.yml, history_report_markdown.yml and history_range.yml beside this file.
+Everything but history_range (which reads the clock, as the lookup does) is a pure function of its arguments (``now``
+included), so the unit tests compute exact figures.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import typing as t
 from datetime import date, datetime, time, timedelta, timezone
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
-    MODES,
-    effective_mode,
-    parse_client_ip,
-    parse_timestamp,
-    redact_token,
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import PinggyOptionError
+from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES, effective_mode, parse_client_ip, parse_timestamp
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._history import (
+    LAST_DAY,
+    record_domains,
+    record_matches,
+    report_range,
+    resolve_date_range,
+    short_repr,
+    token_label,
 )
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._history_report import duration_text, render_html, render_markdown
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make_unsafe
 
 LONGEST_LIMIT = 10
-MAX_RANGE_DAYS = 366
-# The report's axis ends at the midnight after its last day, which must be a datetime Python can hold.
-LAST_DAY = date.max - timedelta(days=1)
-NO_TOKEN = "(no token)"
 NO_DOMAIN = "(no domain)"
 # Axis tick steps in hours: the smallest that gives at most MAX_TICKS ticks is used.
 TICK_STEPS_HOURS = (1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720, 2160)
@@ -42,44 +44,15 @@ def _error(message: str) -> AnsibleFilterError:
     return AnsibleFilterError(f"history_summary: {message}")
 
 
-def token_label(record: t.Mapping[str, t.Any]) -> str:
-    """The token a session used, by name where the record has one, else redacted: a token value is a credential."""
-    for key in ("token_name", "virtual_token_name"):
-        if record.get(key):
-            return str(record[key])
-    for key in ("token_value", "virtual_token_value"):
-        if record.get(key):
-            # The lookup redacts tokens already unless revealed; redacting again keeps the same label.
-            return str(redact_token(record[key]))
-    return NO_TOKEN
-
-
-def _domains(record: t.Mapping[str, t.Any]) -> list[str]:
-    domains = record.get("domains")
-    if isinstance(domains, str):
-        domains = [domains]
-    if not isinstance(domains, (list, tuple)):
-        return []
-    return [str(domain) for domain in domains if domain]
-
-
-def _short(value: t.Any, show: t.Callable[[t.Any], str] = repr) -> str:
-    """The value as at most 60 characters of text (quoted by default)."""
-    try:
-        return show(value if not isinstance(value, str) else str(value))[:60]
-    except ValueError:  # an int past Python's limit on the digits it converts to text
-        return "an integer too long to show"
-
-
 def _utc(value: t.Any, name: str) -> tuple[t.Optional[datetime], t.Optional[str]]:
     """(the API timestamp in UTC, None), or (None, the problem): days are UTC days, whatever offset the API gave."""
     moment = parse_timestamp(value)
     if moment is None:
-        return None, f"{name} {_short(value)} is not a timestamp with a time zone"
+        return None, f"{name} {short_repr(value)} is not a timestamp with a time zone"
     try:
         return moment.astimezone(timezone.utc), None
     except OverflowError:
-        return None, f"{name} {_short(value)} is out of range in UTC"
+        return None, f"{name} {short_repr(value)} is out of range in UTC"
 
 
 def _times(record: t.Mapping[str, t.Any], now: datetime) -> tuple[t.Optional[datetime], t.Optional[datetime], t.Optional[str]]:
@@ -110,7 +83,7 @@ def _client(record: t.Mapping[str, t.Any]) -> tuple[t.Optional[str], t.Optional[
 def _session(index: int, record: t.Mapping[str, t.Any], now: datetime) -> Session:
     """The fields of one record the report uses; raw token values are left behind here."""
     start, end, problem = _times(record, now)
-    domains = _domains(record)
+    domains = record_domains(record)
     address, port = _client(record)
     return {
         "index": index,
@@ -135,49 +108,14 @@ def _as_now(value: t.Any) -> datetime:
         return datetime.now(timezone.utc)
     moment = value if isinstance(value, datetime) else parse_timestamp(str(value))
     if moment is None or moment.tzinfo is None:
-        raise _error(f"now must be an ISO 8601 timestamp with a time zone, got {_short(value)}")
+        raise _error(f"now must be an ISO 8601 timestamp with a time zone, got {short_repr(value)}")
     try:
         moment = moment.astimezone(timezone.utc)
     except OverflowError:
         moment = datetime.max.replace(tzinfo=timezone.utc)  # not a time in UTC at all: refused just below
     if moment.date() > LAST_DAY:
-        raise _error(f"now must be a time from {date.min} to {LAST_DAY} (UTC), got {_short(value)}")
+        raise _error(f"now must be a time from {date.min} to {LAST_DAY} (UTC), got {short_repr(value)}")
     return moment
-
-
-def _as_date(value: t.Any, name: str) -> t.Optional[date]:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    text = str(value)
-    try:
-        if len(text) != 10:
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise _error(f"{name} must be a date as YYYY-MM-DD, got {_short(value)}") from None
-
-
-def _as_day(value: t.Any, name: str) -> t.Optional[date]:
-    day = _as_date(value, name)
-    if day is not None and day > LAST_DAY:
-        raise _error(f"{name} must be a date up to {LAST_DAY}, got {_short(value)}")
-    return day
-
-
-def _date_range(start_date: t.Any, end_date: t.Any, sessions: list[Session], now: datetime) -> tuple[date, date]:
-    """The report's UTC dates: as given (one alone means that day), else the days the sessions started on (up to now's)."""
-    start, end = _as_day(start_date, "start_date"), _as_day(end_date, "end_date")
-    if start is None and end is None:
-        starts = [min(session["start"], now).date() for session in sessions if session["start"]]
-        start, end = (min(starts), max(starts)) if starts else (now.date(), now.date())
-    start, end = t.cast(date, start or end), t.cast(date, end or start)
-    if start > end:
-        raise _error(f"start_date {start} is after end_date {end}")
-    if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise _error(f"the range {start} to {end} is longer than {MAX_RANGE_DAYS} days")
-    return start, end
 
 
 def _string_list(value: t.Any, name: str, choices: t.Optional[t.Sequence[str]] = None) -> list[str]:
@@ -185,21 +123,11 @@ def _string_list(value: t.Any, name: str, choices: t.Optional[t.Sequence[str]] =
         return []
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
-        raise _error(f"{name} must be a list of strings, got {_short(value)}")
+        raise _error(f"{name} must be a list of strings, got {short_repr(value)}")
     unknown = [item for item in items if choices is not None and item not in choices]
     if unknown:
         raise _error(f"{name} has unknown value(s) {', '.join(unknown)}; known: {', '.join(choices or ())}")
     return [str(item) for item in items]
-
-
-def _wanted(session: Session, modes: list[str], token_names: list[str], domains: list[str]) -> bool:
-    """Every given filter must match: mode, token (name or redacted label), one domain against one pattern."""
-    if modes and session["mode"] not in modes:
-        return False
-    if token_names and session["token"] not in token_names:
-        return False
-    names = [name.lower() for name in session["domains"]]
-    return not domains or any(fnmatch.fnmatchcase(name, pattern.lower()) for name in names for pattern in domains)
 
 
 # -- figures -------------------------------------------------------------------------------------------------------
@@ -221,7 +149,7 @@ def _row(session: Session) -> dict[str, t.Any]:
     raw_start = session["raw_start"]
     return {
         "index": session["index"],
-        "start_time": _iso(session["start"]) or (None if raw_start is None else _short(raw_start, str)),
+        "start_time": _iso(session["start"]) or (None if raw_start is None else short_repr(raw_start, str)),
         "end_time": None if session["running"] else _iso(session["end"]),
         "running": session["running"],
         "seconds": seconds,
@@ -380,13 +308,32 @@ def history_summary(records: t.Any, now: t.Any = None, start_date: t.Any = None,
         "token_names": _string_list(token_names, "token_names"),
         "domains": _string_list(domains, "domains"),
     }
-    sessions = [session for session in (_session(index, record, moment) for index, record in enumerate(records))
-                if _wanted(session, **filters)]
-    start, end = _date_range(start_date, end_date, sessions, moment)
+    sessions = [_session(index, record, moment) for index, record in enumerate(records) if record_matches(record, **filters)]
+    try:
+        start, end = report_range(start_date, end_date, [session["start"].date() for session in sessions if session["start"]],
+                                  moment.date())
+    except PinggyOptionError as error:
+        raise _error(str(error)) from None
     axis = (_midnight(start), _midnight(end + timedelta(days=1)))
     kept = [session for session in sessions if _overlaps(session, axis)]
     # The figures quote API strings (domains, token names): nothing in them may ever be templated.
     return make_unsafe(_summary(kept, len(sessions) - len(kept), start, end, moment, filters))
+
+
+RANGE_OPTIONS = ("start_date", "end_date", "days")
+
+
+def history_range(options: t.Any) -> dict[str, t.Any]:
+    """The UTC dates the pinggy_history lookup reads for these options, today (see history_range.yml)."""
+    if not isinstance(options, t.Mapping) or set(options) - set(RANGE_OPTIONS):
+        raise AnsibleFilterError(f"history_range: the input must be a dict of {', '.join(RANGE_OPTIONS)} (the lookup's range options), "
+                                 f"got {short_repr(options)}")
+    try:
+        start, end = resolve_date_range((), options.get("start_date"), options.get("end_date"), options.get("days"),
+                                        datetime.now(timezone.utc).date())
+    except PinggyOptionError as error:
+        raise AnsibleFilterError(f"history_range: {error}") from None
+    return {"start_date": start.isoformat(), "end_date": end.isoformat(), "days": (end - start).days + 1}
 
 
 def _checked_summary(summary: t.Any, name: str) -> t.Mapping[str, t.Any]:
@@ -411,6 +358,7 @@ class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {
             "history_summary": history_summary,
+            "history_range": history_range,
             "history_report_html": history_report_html,
             "history_report_markdown": history_report_markdown,
         }

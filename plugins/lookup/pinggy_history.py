@@ -163,71 +163,23 @@ _raw:
 """
 
 import typing as t
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.pinggy.tunnels.plugins.module_utils._api import HISTORY_PAGE_SIZE_MAX, MAX_WORKERS_LIMIT, PinggyOptionError
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import HISTORY_PAGE_SIZE_MAX, MAX_WORKERS_LIMIT
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import (
     compile_query,
-    filter_sessions,
     normalize_history,
     redact_tokens,
     run_query,
 )
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import PinggyPluginBase
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._history import checked_int, filter_records, resolve_date_range
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import make_unsafe
 
-HISTORY_WINDOW_DAYS = 60
-DEFAULT_DAYS = 7
 PAGE_SIZE_MAX = HISTORY_PAGE_SIZE_MAX
-
-
-def _parse_date(value: t.Any, option: str, today: date) -> date:
-    """A YYYY-MM-DD option value as a date, checked here so the error names the option the user gave."""
-    text = str(value)
-    try:
-        if len(text) != 10:
-            raise ValueError(text)
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise PinggyOptionError(f"{option}: expected a date as YYYY-MM-DD, got {text[:40]!r}") from None
-    if day > today:
-        raise PinggyOptionError(f"{option}: {day} is in the future (today is {today} UTC)")
-    return day
-
-
-def _in_range(value: int, option: str, low: int, high: int) -> int:
-    if value is None or not low <= value <= high:
-        raise PinggyOptionError(f"{option}: expected an integer from {low} to {high}, got {value!r}")
-    return value
-
-
-def resolve_date_range(terms: t.Sequence[t.Any], start_date: t.Any, end_date: t.Any, days: t.Optional[int],
-                       today: date) -> tuple[date, date]:
-    """The (start, end) UTC dates asked for, checked against the API's rules before any request."""
-    if len(terms) > 2:
-        raise PinggyOptionError(f"terms: expected one date or a start and an end date, got {len(terms)} terms")
-    if terms and (start_date or end_date or days is not None):
-        raise PinggyOptionError("terms: give dates either as positional terms or as start_date/end_date/days, not both")
-    if days is not None and (start_date or end_date):
-        raise PinggyOptionError("days: cannot be combined with start_date or end_date")
-    if terms:
-        start_date, end_date = terms[0], terms[-1]
-    if start_date or end_date:
-        start = _parse_date(start_date, "start_date", today) if start_date else None
-        end = _parse_date(end_date, "end_date", today) if end_date else None
-        start, end = start or end, end or start
-    else:
-        count = _in_range(DEFAULT_DAYS if days is None else days, "days", 1, HISTORY_WINDOW_DAYS)
-        start, end = today - timedelta(days=count - 1), today
-    if start > end:
-        raise PinggyOptionError(f"start_date: {start} is after end_date {end}")
-    oldest = today - timedelta(days=HISTORY_WINDOW_DAYS)
-    if start < oldest:
-        raise PinggyOptionError(f"start_date: {start} is older than {HISTORY_WINDOW_DAYS} days (oldest allowed: {oldest})")
-    return start, end
 
 
 class LookupModule(PinggyPluginBase, LookupBase):
@@ -247,11 +199,11 @@ class LookupModule(PinggyPluginBase, LookupBase):
         """Every option checked, then the history fetched, normalized, redacted, filtered and queried."""
         start, end = resolve_date_range(terms, self.get_option("start_date"), self.get_option("end_date"),
                                         self.get_option("days"), datetime.now(timezone.utc).date())
-        page_size = _in_range(self.get_option("page_size"), "page_size", 1, PAGE_SIZE_MAX)
-        max_workers = _in_range(self.get_option("max_workers"), "max_workers", 1, MAX_WORKERS_LIMIT)
+        page_size = checked_int(self.get_option("page_size"), "page_size", 1, PAGE_SIZE_MAX)
+        max_workers = checked_int(self.get_option("max_workers"), "max_workers", 1, MAX_WORKERS_LIMIT)
         query = compile_query(self.get_option("query")) if self.get_option("query") is not None else None
         raw_records = self.pinggy_client().history(start, end, page_size=page_size, max_workers=max_workers)
-        records = filter_sessions(
+        records = filter_records(
             redact_tokens((normalize_history(record) for record in raw_records), self.get_option("reveal_tokens")),
             modes=self.get_option("mode") or [])
         if query is None:

@@ -2,7 +2,7 @@
 # The history report as a reader sees it: the history_report role writes the report of 60 days of generated history
 # plus sessions with hostile names, and headless Chromium (Debian package, installed when absent) loads the HTML:
 # no console error, no external request, one timeline bar per session, sorting and filtering work, the hostile names
-# show as text and nothing ran. A PNG screenshot is kept in tests/output/e2e/ (or $PINGGY_ARTIFACTS_DIR).
+# show as text (a bidi override and ESC as their codes) and nothing ran. A PNG screenshot is kept in tests/output/e2e/ (or $PINGGY_ARTIFACTS_DIR).
 # Needs PINGGY_API_URL, PINGGY_API_KEY and PINGGY_EMULATOR_URL (tests/utils/with_emulator.sh sets them)
 # and the collection on ANSIBLE_COLLECTIONS_PATH.
 set -euo pipefail
@@ -33,7 +33,7 @@ def call(path, body):
 call("reset", {"active": [], "history_count": 60, "seed": 16})
 day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
 names = ["<script>console.error('pwned-script')</script>.a.pinggy.link", '"><img src=x onerror="console.error(1)">',
-         "{{ lookup('pipe', 'touch %s') }}" % pwned]
+         "{{ lookup('pipe', 'touch %s') }}" % pwned, "evil\u202egnp\x1b[2J.a.pinggy.link"]
 call("history", [{"start_time": f"{day}T00:00:0{n}.000+00:00", "end_time": f"{day}T00:30:00.000+00:00", "domains": [name],
                   "mode": "http"} for n, name in enumerate(names)])
 PY
@@ -57,11 +57,11 @@ ansible-playbook "$work/report.yml" -e "report_dir=$work/report" > "$work/playbo
 read -r sessions rows < <(python3 -c 'import json, sys
 totals = json.load(open(sys.argv[1]))["totals"]
 print(totals["sessions"] - totals["unparsable"], totals["sessions"])' "$work/report/pinggy-history.json")
-[ "$rows" -eq 63 ] || fail "the report holds $rows sessions, expected 63 (60 generated, 3 hostile)"
+[ "$rows" -eq 64 ] || fail "the report holds $rows sessions, expected 64 (60 generated, 4 hostile)"
 
 python3 "$here/report_browser.py" "$work/report/pinggy-history.html" --sessions "$sessions" --rows "$rows" \
   --screenshot "$artifacts/history_report.png" \
   --text "<script>console.error('pwned-script')</script>.a.pinggy.link" --text '"><img src=x onerror="console.error(1)">' \
-  --text "{{ lookup('pipe', 'touch $work/pwned') }}"
+  --text "{{ lookup('pipe', 'touch $work/pwned') }}" --text 'evil\u202egnp\x1b[2J.a.pinggy.link'
 [ ! -e "$work/pwned" ] || fail "a domain from the API was templated on the controller"
 echo "report browser: passed in $(( $(date +%s) - started )) s (screenshot: $(cd "$artifacts" && pwd)/history_report.png)"

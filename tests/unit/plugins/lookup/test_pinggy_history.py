@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import typing as t
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,7 @@ except ImportError:  # ansible-core < 2.19 templates every string it is given
         return value
 
 from ansible_collections.pinggy.tunnels.plugins.lookup import pinggy_history
-from ansible_collections.pinggy.tunnels.plugins.lookup.pinggy_history import resolve_date_range
-from ansible_collections.pinggy.tunnels.plugins.module_utils._api import HISTORY_PAGE_SIZE_MAX, PinggyOptionError
+from ansible_collections.pinggy.tunnels.plugins.module_utils._api import HISTORY_PAGE_SIZE_MAX
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import DATA_TAGGING
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import (
     API_KEY,
@@ -32,45 +30,6 @@ from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control impo
     history_records,
     utc_today,
 )
-
-TODAY = date(2025, 3, 31)
-
-
-@pytest.mark.parametrize("terms, options, expected", [
-    ([], {}, (TODAY - timedelta(days=6), TODAY)),
-    ([], {"days": 1}, (TODAY, TODAY)),
-    ([], {"days": 60}, (TODAY - timedelta(days=59), TODAY)),
-    (["2025-03-30"], {}, (date(2025, 3, 30), date(2025, 3, 30))),
-    (["2025-03-01", "2025-03-05"], {}, (date(2025, 3, 1), date(2025, 3, 5))),
-    ([], {"start_date": "2025-03-01", "end_date": "2025-03-31"}, (date(2025, 3, 1), TODAY)),
-    ([], {"start_date": "2025-03-02"}, (date(2025, 3, 2), date(2025, 3, 2))),
-    ([], {"start_date": "2025-01-30"}, (date(2025, 1, 30), date(2025, 1, 30))),
-])
-def test_date_ranges(terms: list, options: dict, expected: tuple) -> None:
-    arguments = {"start_date": None, "end_date": None, "days": None, **options}
-    assert resolve_date_range(terms, today=TODAY, **arguments) == expected
-
-
-@pytest.mark.parametrize("terms, options, message", [
-    ([], {"start_date": "2025/03/01"}, "start_date: expected a date as YYYY-MM-DD"),
-    ([], {"end_date": "2025-02-30"}, "end_date: expected a date as YYYY-MM-DD"),
-    (["tomorrow"], {}, "start_date: expected a date as YYYY-MM-DD"),
-    ([], {"start_date": "2025-03-05", "end_date": "2025-03-01"}, "start_date: 2025-03-05 is after end_date 2025-03-01"),
-    ([], {"start_date": "2025-01-29"}, "start_date: 2025-01-29 is older than 60 days"),
-    ([], {"end_date": "2025-04-01"}, "end_date: 2025-04-01 is in the future"),
-    ([], {"start_date": "2025-04-01"}, "start_date: 2025-04-01 is in the future"),
-    ([], {"start_date": "2025-04-01", "end_date": "2025-03-01"}, "start_date: 2025-04-01 is in the future"),
-    ([], {"days": 0}, "days: expected an integer from 1 to 60, got 0"),
-    ([], {"days": 61}, "days: expected an integer from 1 to 60, got 61"),
-    ([], {"days": 3, "start_date": "2025-03-01"}, "days: cannot be combined"),
-    (["2025-03-01"], {"days": 3}, "terms: give dates either"),
-    (["2025-03-01", "2025-03-02", "2025-03-03"], {}, "terms: expected one date or a start and an end date"),
-])
-def test_invalid_ranges_name_the_option(terms: list, options: dict, message: str) -> None:
-    arguments = {"start_date": None, "end_date": None, "days": None, **options}
-    with pytest.raises(PinggyOptionError) as error:
-        resolve_date_range(terms, today=TODAY, **arguments)
-    assert str(error.value).startswith(message)
 
 
 def run_lookup(emulator: EmulatorControl, terms: t.Optional[list] = None, **options: t.Any) -> list:

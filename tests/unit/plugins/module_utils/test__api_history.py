@@ -1,4 +1,4 @@
-"""History paging of the client and normalization of history records."""
+"""History paging of the client (module_utils/_api.py PinggyClient.history) against the emulator."""
 
 from __future__ import annotations
 
@@ -14,10 +14,8 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (
     PinggyClient,
     PinggyResponseError,
 )
-from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import normalize_history, parse_client_ip
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import (
     API_KEY,
-    SEED_HISTORY,
     EmulatorControl,
     history_records,
     utc_today,
@@ -120,44 +118,6 @@ def test_page_counts_that_are_not_counts_are_an_error(emulator: EmulatorControl,
     emulator.fault(kind="status", status=200, count=1, endpoint="history", body=json.dumps({"content": [], **counts}))
     with pytest.raises(PinggyResponseError, match="expected non-negative integers"):
         _history(emulator)
-
-
-def test_seed_history_record_gains_derived_fields() -> None:
-    assert normalize_history(SEED_HISTORY) == {
-        **SEED_HISTORY, "duration_seconds": 50321.723, "client_address": "5.7.152.215", "client_port": 48696}
-
-
-@pytest.mark.parametrize("client_ip, expected", [
-    ("[2001:db8::1]:5555", ("2001:db8::1", 5555)),
-    ("[::1]:22", ("::1", 22)),
-    ("5.7.152.215:48696", ("5.7.152.215", 48696)),
-    ("[5.7.152.215]", (None, None)),
-    ("garbage", (None, None)),
-    ("", (None, None)),
-    (None, (None, None)),
-    (12345, (None, None)),
-    ("[5.7.152.215]:" + "9" * 5000, (None, None)),  # int() of it would raise ValueError
-    ("[5.7.152.215]:123456", (None, None)),
-    ("[5.7.152.215]:\u0664\u0664\u0663", (None, None)),  # Arabic-Indic digits are not a port
-])
-def test_client_ip_parsing(client_ip: object, expected: tuple) -> None:
-    assert parse_client_ip(client_ip) == expected
-
-
-@pytest.mark.parametrize("start, end, expected", [
-    ("2025-02-06T16:16:44.571+00:00", None, None),
-    ("2025-02-06T16:16:44+00:00", "2025-02-06T16:16:45.5Z", 1.5),
-    ("2025-02-06T16:16:44.571+00:00", "not a time", None),
-    (None, "2025-02-06T16:16:44.571+00:00", None),
-    ("2025-02-06T16:16:44.571+00:00", "2025-02-06T15:16:44.571+00:00", None),
-    ("2025-02-06T16:16:44.571", "2025-02-06T17:16:44.571", None),
-])
-def test_duration_is_none_unless_both_times_are_usable(start: object, end: object, expected: object) -> None:
-    assert normalize_history({"start_time": start, "end_time": end})["duration_seconds"] == expected
-
-
-def test_empty_record_never_crashes() -> None:
-    assert normalize_history({}) == {"duration_seconds": None, "client_address": None, "client_port": None}
 
 
 def _page(total: int, pages: int, size: object, number: int = 0) -> dict:
