@@ -57,11 +57,13 @@ def _is_ipv6(name: str) -> bool:
     return True
 
 
-def host_problem(value: t.Any) -> t.Optional[str]:
+def host_problem(value: t.Any, single_label: bool = True) -> t.Optional[str]:
     """Why a host name from the API may not be contacted or made an ansible_host ('is an IP address'...); None if it may.
 
     Decided from the text alone, before any lookup: an IP literal in any form a resolver accepts, localhost or a name
-    under it (case-insensitive, with or without a trailing dot), or anything but a valid DNS name is refused.
+    under it (case-insensitive, with or without a trailing dot), or anything but a valid DNS name is refused; with
+    single_label false, so is a name of one label, which the resolver completes with its search domains (on a cloud
+    VM, 'metadata' is the metadata service).
     """
     if not isinstance(value, str):
         return "is not a valid DNS name"
@@ -71,7 +73,9 @@ def host_problem(value: t.Any) -> t.Optional[str]:
         return "is an IP address"
     if top_label == "localhost":
         return "is localhost"
-    return None if is_dns_name(value) else "is not a valid DNS name"
+    if not is_dns_name(value):
+        return "is not a valid DNS name"
+    return None if single_label or "." in name else "is a single label (completed by the resolver's search domains)"
 
 
 def safe_id(session_id: t.Any) -> str:

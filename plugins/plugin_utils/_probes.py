@@ -33,8 +33,8 @@ class ProbeSettings(t.NamedTuple):
 def probe_target(record: t.Mapping[str, t.Any], label: str) -> t.Optional[dict[str, t.Any]]:
     """How a tunnel is probed: TCP connect for tcp/tlstcp, HTTP GET for http; None for the rest.
 
-    The target is built here from the tunnel's host, which must be a DNS host name (not an IP address nor localhost:
-    _hostnames.host_problem), and its port, which must be an integer from 1 to 65535 - never a URL taken from the
+    The target is built here from the tunnel's host, which must be a DNS host name of two labels or more (not an IP
+    address nor localhost: _hostnames.host_problem), and its port, which must be an integer from 1 to 65535 - never a URL taken from the
     API's text. Otherwise the probe is kind 'invalid', with the reason, and the gate reports it as a failed probe
     without connecting anywhere.
     """
@@ -44,7 +44,7 @@ def probe_target(record: t.Mapping[str, t.Any], label: str) -> t.Optional[dict[s
         return None
     host, port = record.get("host"), valid_port(record.get("port"))
     probe = {"kind": kind, "label": label, "host": host, "port": port, "url": None}
-    problem = host_problem(host)
+    problem = host_problem(host, single_label=False)
     if problem:
         probe.update(kind="invalid", reason=f"the tunnel's host {problem}, not probed")
     elif kind == "tcp" and port is None:

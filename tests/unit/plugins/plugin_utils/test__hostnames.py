@@ -61,6 +61,12 @@ def test_host_names_are_taken(value: str) -> None:
     assert host_problem(value) is None
 
 
+@pytest.mark.parametrize("value", ["a", "web", "metadata", "METADATA", "mylocalhost"])
+def test_a_probe_refuses_single_labels_the_resolver_would_complete(value: str) -> None:
+    assert host_problem(value, single_label=False) == "is a single label (completed by the resolver's search domains)"
+    assert host_problem(f"{value}.example.com", single_label=False) is None
+
+
 @pytest.mark.parametrize("value", ["", "trailing.", "a..b", "under_score.io", "has space.io", "bücher.example", "{{ x }}",
                                    "a" * 5000, "[::1", "1.2.3.4:80", None, 5,
                                    ["a.io"], {"a": 1}, True])

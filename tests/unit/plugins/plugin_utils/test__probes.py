@@ -18,6 +18,8 @@ from ansible_collections.pinggy.tunnels.tests.unit.plugins.plugin_utils.test__ho
 
 # The API's custom domains that must never be looked up nor contacted by a probe.
 HOSTILE_HOSTS = [value for value in IP_LITERALS + LOCALHOSTS if "\n" not in value]
+# Names of one label the resolver would complete with its search domains ('metadata' on a cloud VM).
+SINGLE_LABELS = ["metadata", "web"]
 
 
 # The one name this test machine "resolves", to loopback: every other lookup is recorded and refused (no real DNS).
@@ -44,14 +46,16 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_tunnels_on_ip_literals_or_localhost_are_reported_and_never_looked_up(
         emulator: EmulatorControl, lookups: list[str], mode: str) -> None:
     active = [{"id": f"t{index}", "subdomain": f"s{index}.a.pinggy.link", "customdomain": host, "mode": mode, "port": 15432}
-              for index, host in enumerate(HOSTILE_HOSTS)]
+              for index, host in enumerate(HOSTILE_HOSTS + SINGLE_LABELS)]
     emulator.reset(active=active)
     result = run_gate(connection(emulator, expected=[{"min_count": len(active)}], probe=True, probe_timeout=1))
     assert result["failed"]
     assert [probe["kind"] for probe in result["probes"]] == ["invalid"] * len(active)
     assert set(lookups) == {"127.0.0.1"}  # the emulator's API only
-    for probe, host in zip(result["probes"], HOSTILE_HOSTS):
-        reason = "is localhost" if host in LOCALHOSTS else "is an IP address"
+    for probe, host in zip(result["probes"], HOSTILE_HOSTS + SINGLE_LABELS):
+        reason = {True: "is localhost", False: "is an IP address"}[host in LOCALHOSTS]
+        if host in SINGLE_LABELS:
+            reason = "is a single label (completed by the resolver's search domains)"
         assert probe["msg"] == f"the tunnel's host {reason}, not probed"
         assert f"probe failed for {probe['label']}: the tunnel's host {reason}, not probed" in result["msg"]
 
