@@ -60,7 +60,7 @@ write_gate_vars "$work/expected.yml" "$tcp_token" "$web_token"
 deploy() { ansible-playbook "$work/deploy.yml" -e "@$work/vars.yml" "$@"; }
 
 step "links in the state directory"
-# 0. Issue 22: the service user owned the state directory (as versions before 1.x.x made it) and planted links where
+# 0. Issue 22: the service user owned the state directory (as earlier versions made it) and planted links where
 # the role writes as root: symbolic links at id_ed25519 and id_ed25519.pub, and a hard link at web.known_hosts (the
 # service user's own where fs.protected_hardlinks is 0; root plants it here), all to root-only files. The role must
 # refuse them, take the directory back, and leave every target's owner, mode and content as it was.

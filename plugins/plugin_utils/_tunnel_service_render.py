@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pinggy.tunnels contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the tunnel_service role writes, rendered from checked tunnels and settings (private: not a public API).
+
+The plan (per tunnel: its unit and files, no secret) and the ssh client configs (the token and the options). The
+values were checked for their lines by ``_tunnel_service_checks``; here what ssh would expand is escaped. Each entry
+point checks the tunnels once, so rendering every config is O(n).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import typing as t
+
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_checks import (
+    TunnelServiceError,
+    checked_settings,
+    validated_tunnels,
+)
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_options import shown_option
+
+HOST_ALIAS = "pinggy-tunnel"
+
+
+def _user(tunnel: t.Mapping[str, t.Any]) -> str:
+    """The ssh user name Pinggy reads: the token and keywords joined with '+' (a mode keyword always, so the
+    local login name is never sent as a token)."""
+    return "+".join(part for part in (tunnel["token"], tunnel["mode"], "force" if tunnel["force"] else None) if part)
+
+
+def _known_hosts_file(merged: t.Mapping[str, t.Any], name: str) -> str:
+    """Where the tunnel's pinned server keys are kept (the plan writes it, the ssh config reads it)."""
+    return posixpath.join(merged["state_dir"], f"{name}.known_hosts")
+
+
+def _plan_entry(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    name = tunnel["name"]
+    unit = f"{merged['unit_prefix']}{name}.service"
+    expectation: dict[str, t.Any] = {"mode": tunnel["mode"]}
+    if tunnel["token_name"]:
+        expectation["token_name"] = tunnel["token_name"]
+    return {
+        "name": name,
+        "state": tunnel["state"],
+        "mode": tunnel["mode"],
+        "local_host": tunnel["local_host"],
+        "local_port": tunnel["local_port"],
+        "has_token": tunnel["token"] is not None,
+        "options": [shown_option(option) for option in tunnel["options"]],
+        "unit": unit,
+        "unit_file": posixpath.join(merged["unit_dir"], unit),
+        "config_file": posixpath.join(merged["config_dir"], f"{name}.conf"),
+        "known_hosts_file": _known_hosts_file(merged, name),
+        "expectation": expectation,
+    }
+
+
+def plan(tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> list[dict[str, t.Any]]:
+    """Check the tunnels and return what the role writes for each: no token, password or key in it."""
+    merged = checked_settings(settings)
+    return [_plan_entry(tunnel, merged) for tunnel in validated_tunnels(tunnels)]
+
+
+def _forward_target(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _tunnel_lines(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> list[str]:
+    """The lines that say which tunnel to open: the server, the token and keywords (User), the forward, the options."""
+    # RemoteCommand expands %-tokens: a literal % is written %%.
+    remote_command = " ".join(option.replace("%", "%%") for option in tunnel["options"])
+    lines = [
+        f"# Managed by Ansible (pinggy.tunnels.tunnel_service): Pinggy tunnel {tunnel['name']}.",
+        "# It holds the tunnel's token and options: keep it readable only by the user that runs ssh.",
+        f"Host {HOST_ALIAS}",
+        f"  HostName {merged['server'].replace('%', '%%')}",  # HostName expands %-tokens; a scope id's % is %%
+        f"  Port {merged['port']}",
+        f"  User {_user(tunnel)}",
+        f"  RemoteForward 0 {_forward_target(tunnel['local_host'], tunnel['local_port'])}",
+    ]
+    if remote_command:  # without options ssh asks for a session, where Pinggy prints the tunnel's URLs
+        lines.append(f"  RemoteCommand {remote_command}")
+    return lines
+
+
+def _session_lines(name: str, merged: t.Mapping[str, t.Any]) -> list[str]:
+    """The lines that keep the connection alive, pin the server's key and turn off everything a tunnel does not need."""
+    return [
+        "  RequestTTY no",
+        "  ExitOnForwardFailure yes",
+        f"  ServerAliveInterval {merged['keepalive_interval']}",
+        f"  ServerAliveCountMax {merged['keepalive_count']}",
+        f"  ConnectTimeout {merged['connect_timeout']}",
+        f"  StrictHostKeyChecking {merged['strict_host_key_checking']}",
+        f"  UserKnownHostsFile {_known_hosts_file(merged, name)}",
+        "  GlobalKnownHostsFile none",
+        "  CheckHostIP no",
+        "  UpdateHostKeys no",
+        "  BatchMode yes",
+        # Pinggy needs no authentication; a key of the tunnel's own spares a password prompt should it ask.
+        f"  IdentityFile {posixpath.join(merged['state_dir'], 'id_ed25519')}",
+        "  IdentitiesOnly yes",
+        "  PasswordAuthentication no",
+        "  KbdInteractiveAuthentication no",
+        "  ForwardAgent no",
+        "  ForwardX11 no",
+        "  ControlMaster no",
+        "  ControlPath none",
+        "  LogLevel ERROR",
+        "",
+    ]
+
+
+def _config(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> str:
+    return "\n".join(_tunnel_lines(tunnel, merged) + _session_lines(tunnel["name"], merged))
+
+
+def ssh_config(name: str, tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> str:
+    """The ssh client config of tunnel ``name``: it holds the token (User) and the options (RemoteCommand).
+    Every tunnel is checked, as the plan does."""
+    merged = checked_settings(settings)
+    matching = [tunnel for tunnel in validated_tunnels(tunnels) if tunnel["name"] == name]
+    if not matching:
+        raise TunnelServiceError(f"tunnel_service: no tunnel named {name!r}")
+    return _config(matching[0], merged)
+
+
+def ssh_configs(tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> dict[str, str]:
+    """The ssh client config of every present tunnel, by name: the tunnels checked once, each config rendered once."""
+    merged = checked_settings(settings)
+    return {tunnel["name"]: _config(tunnel, merged) for tunnel in validated_tunnels(tunnels) if tunnel["state"] == "present"}

@@ -1,0 +1,160 @@
+"""What the tunnel_service role writes: the plan (no secret), the ssh client configs as OpenSSH reads them, rendered in O(n)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils import _tunnel_service_render as render
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_checks import TunnelServiceError
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_render import plan, ssh_config, ssh_configs
+
+KEY = "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEqqrjJ+0Ok8yFPSgA9iS4LsQeyZ64Ywkk8fwBvY1Qaa"
+SETTINGS = {"known_hosts": [KEY]}
+TOKEN = "T0kenValue42"
+PASSWORD = "pa55:word"
+
+
+def _tunnel(**extra: t.Any) -> dict[str, t.Any]:
+    return {"name": "web", "local_port": 8080, **extra}
+
+
+def test_plan_names_units_and_files_and_holds_no_secret() -> None:
+    entries = plan(
+        [_tunnel(token=TOKEN, token_name="web", options=["x:https", f"b:alice:{PASSWORD}", "k:bearerkey"]),
+         {"name": "db", "mode": "tcp", "local_port": "5432", "local_host": "10.0.0.5"},
+         {"name": "old", "state": "absent"}],
+        {**SETTINGS, "config_dir": "/srv/conf", "state_dir": "/srv/state", "unit_dir": "/srv/units", "unit_prefix": "pt-"},
+    )
+    assert entries[0] == {
+        "name": "web", "state": "present", "mode": "http", "local_host": "localhost", "local_port": 8080, "has_token": True,
+        "options": ["x:https", "b:alice:***", "k:***"], "unit": "pt-web.service", "unit_file": "/srv/units/pt-web.service",
+        "config_file": "/srv/conf/web.conf", "known_hosts_file": "/srv/state/web.known_hosts",
+        "expectation": {"mode": "http", "token_name": "web"},
+    }
+    assert (entries[1]["mode"], entries[1]["local_port"], entries[1]["local_host"], entries[1]["expectation"]) == ("tcp", 5432, "10.0.0.5", {"mode": "tcp"})
+    assert (entries[2]["state"], entries[2]["local_port"], entries[2]["unit"]) == ("absent", None, "pt-old.service")
+    for secret in (TOKEN, PASSWORD, "bearerkey"):
+        assert secret not in str(entries)
+
+
+def test_ssh_config_carries_token_options_and_connection_settings() -> None:
+    tunnels = [_tunnel(token=TOKEN, force=True, options=["x:https", f"b:alice:{PASSWORD}", "a:X-Rate:50%", "w:203.0.113.0/24,2001:db8::/32"]),
+               {"name": "db", "mode": "tlstcp", "local_port": 5432, "local_host": "::1"}]
+    settings = {**SETTINGS, "server": "127.0.0.1", "port": "2222", "keepalive_interval": 1, "keepalive_count": 3, "state_dir": "/srv/state"}
+    web = ssh_config("web", tunnels, settings).splitlines()
+    assert web[2:8] == [
+        "Host pinggy-tunnel",
+        "  HostName 127.0.0.1",
+        "  Port 2222",
+        f"  User {TOKEN}+http+force",
+        "  RemoteForward 0 localhost:8080",
+        f"  RemoteCommand x:https b:alice:{PASSWORD} a:X-Rate:50%% w:203.0.113.0/24,2001:db8::/32",  # %% is a literal %
+    ]
+    for line in ("  ServerAliveInterval 1", "  ServerAliveCountMax 3", "  ExitOnForwardFailure yes", "  StrictHostKeyChecking yes",
+                 "  UserKnownHostsFile /srv/state/web.known_hosts", "  GlobalKnownHostsFile none", "  BatchMode yes", "  RequestTTY no"):
+        assert line in web
+    db = ssh_config("db", tunnels, settings).splitlines()
+    # No token: the mode keyword alone, so ssh never sends the local login name; no options: no RemoteCommand.
+    assert "  User tlstcp" in db and "  RemoteForward 0 [::1]:5432" in db
+    assert not [line for line in db if "RemoteCommand" in line]
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the OpenSSH client")
+def test_openssh_reads_the_config_as_written(tmp_path: Path) -> None:
+    config = tmp_path / "web.conf"
+    config.write_text(ssh_config("web", [_tunnel(token=TOKEN, options=["x:https", "a:X-Rate:50%"])],
+                                 {"strict_host_key_checking": "accept-new", "state_dir": str(tmp_path)}), encoding="utf-8")
+    config.chmod(0o600)
+    resolved = subprocess.run(["ssh", "-G", "-F", str(config), "pinggy-tunnel"], check=True, capture_output=True, text=True).stdout.splitlines()
+    for line in (f"user {TOKEN}+http", "hostname a.pinggy.io", "port 443", "remotecommand x:https a:X-Rate:50%",
+                 "remoteforward 0 [localhost]:8080", "stricthostkeychecking accept-new", "exitonforwardfailure yes",
+                 f"userknownhostsfile {tmp_path}/web.known_hosts", "serveraliveinterval 30", "serveralivecountmax 3"):
+        assert line in resolved
+
+
+@pytest.mark.parametrize("option", [
+    "a:X-Env:prod", "u:Host:example.com", "r:X-Powered-By", "b:alice:s3cret:with:colons", "k:bearer-key",
+    "w:203.0.113.7", "w:203.0.113.0/24,2001:db8::/32,10.0.0.1", "x:https", "x:HTTPSOnly", "x:noreverseproxy",
+    "x:xff", "x:xff:X-Real-IP", "x:fullurl", "x:origurl", "x:passpreflight", "x:localServerTls", "x:localServerTls:app.internal",
+])
+def test_every_documented_option_form_is_accepted_and_written_as_given(option: str) -> None:
+    assert plan([_tunnel(options=[option])], SETTINGS)[0]["name"] == "web"
+    config = ssh_config("web", [_tunnel(options=[option])], SETTINGS)
+    assert f"  RemoteCommand {option}\n" in config
+
+
+def test_an_empty_token_is_no_token() -> None:
+    entries = plan([_tunnel(token="")], SETTINGS)
+    assert entries[0]["has_token"] is False
+    assert "  User http\n" in ssh_config("web", [_tunnel(token="")], SETTINGS)
+
+
+def test_the_ssh_config_validates_every_tunnel_not_only_the_one_asked_for() -> None:
+    with pytest.raises(TunnelServiceError, match="tunnel 'db': mode must be one of"):
+        ssh_config("web", [_tunnel(), {"name": "db", "local_port": 1, "mode": "ftp"}], SETTINGS)
+
+
+def test_settings_left_unset_take_the_defaults_and_strings_from_the_command_line_are_numbers() -> None:
+    config = ssh_config(
+        "web", [_tunnel()], {**SETTINGS, "server": None, "port": "2222", "keepalive_count": "5", "connect_timeout": "7"})
+    for line in ("  HostName a.pinggy.io", "  Port 2222", "  ServerAliveCountMax 5", "  ConnectTimeout 7",
+                 "  ServerAliveInterval 30", "  UserKnownHostsFile /var/lib/pinggy-tunnels/web.known_hosts",
+                 "  IdentityFile /var/lib/pinggy-tunnels/id_ed25519"):
+        assert line in config.splitlines()
+    entry = plan([_tunnel()], {**SETTINGS, "unit_prefix": ""})[0]
+    assert (entry["unit"], entry["unit_file"], entry["config_file"]) == ("web.service", "/etc/systemd/system/web.service",
+                                                                         "/etc/pinggy-tunnels/web.conf")
+
+
+def _resolved(tmp_path: Path, config: str) -> dict[str, list[str]]:
+    """What OpenSSH makes of a config (ssh -G parses it and connects nowhere): each keyword's values."""
+    path = tmp_path / "tunnel.conf"
+    path.write_text(config, encoding="utf-8")
+    path.chmod(0o600)
+    output = subprocess.run(["ssh", "-G", "-F", str(path), "pinggy-tunnel"], check=True, capture_output=True, text=True).stdout
+    resolved: dict[str, list[str]] = {}
+    for line in output.splitlines():
+        keyword, _sep, value = line.partition(" ")
+        resolved.setdefault(keyword, []).append(value)
+    return resolved
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the OpenSSH client")
+@pytest.mark.parametrize(("local_host", "server", "forward", "hostname"), [
+    ("fe80::1%eth0", "fe80::2%enp0s3", "0 [fe80::1%eth0]:8080", "fe80::2%enp0s3"),
+    ("fe80::1%lo.1_x-y", "a.pinggy.io", "0 [fe80::1%lo.1_x-y]:8080", "a.pinggy.io"),
+    ("::1", "::1", "0 [::1]:8080", "::1"),
+])
+def test_openssh_reads_exactly_the_intended_values_of_scoped_addresses(
+        tmp_path: Path, local_host: str, server: str, forward: str, hostname: str) -> None:
+    settings = {**SETTINGS, "server": server, "state_dir": "/srv/state"}
+    baseline = _resolved(tmp_path, ssh_config("web", [_tunnel(options=["x:https"])], SETTINGS))
+    tunnel = _tunnel(token=TOKEN, local_host=local_host, options=["x:https", "a:X-Rate:50%d", "a:X-Home:${HOME}$HOME"])
+    resolved = _resolved(tmp_path, ssh_config("web", [tunnel], settings))
+    assert set(resolved) == set(baseline) and "proxycommand" not in resolved and "localcommand" not in resolved
+    assert resolved["hostname"] == [hostname] and resolved["remoteforward"] == [forward] and resolved["user"] == [f"{TOKEN}+http"]
+    assert resolved["remotecommand"] == ["x:https a:X-Rate:50%d a:X-Home:${HOME}$HOME"]
+    assert resolved["userknownhostsfile"] == ["/srv/state/web.known_hosts"] and "/srv/state/id_ed25519" in resolved["identityfile"]
+
+
+def test_no_tunnel_of_that_name_is_one_line() -> None:
+    with pytest.raises(TunnelServiceError, match="^tunnel_service: no tunnel named 'db'$"):
+        ssh_config("db", [_tunnel()], SETTINGS)
+
+
+def test_every_present_config_is_rendered_from_one_check_of_the_tunnels(monkeypatch: pytest.MonkeyPatch) -> None:
+    tunnels = [{"name": f"t{index}", "local_port": 1000 + index, "token": f"tok{index}"} for index in range(50)]
+    tunnels.append({"name": "old", "state": "absent"})
+    calls: list[int] = []
+    checked = render.validated_tunnels
+    monkeypatch.setattr(render, "validated_tunnels", lambda given: calls.append(1) or checked(given))
+    configs = ssh_configs(tunnels, SETTINGS)
+    assert len(calls) == 1 and list(configs) == [f"t{index}" for index in range(50)]  # absent tunnels have no config
+    monkeypatch.setattr(render, "validated_tunnels", checked)
+    assert all(configs[name] == ssh_config(name, tunnels, SETTINGS) for name in ("t0", "t49"))
+    assert "  User tok7+http" in configs["t7"].splitlines() and "tok8" not in configs["t7"]
