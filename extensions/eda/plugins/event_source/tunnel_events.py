@@ -117,9 +117,9 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import no
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import strict_value, unknown_options_message  # noqa: E402
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._gate import evaluate, expectation_problems, seen  # noqa: E402
 
-logger = logging.getLogger(__name__)
-
 SOURCE_NAME = "pinggy.tunnels.tunnel_events"
+# A fixed name: ansible-rulebook runs the file with runpy, where __name__ says nothing.
+logger = logging.getLogger(SOURCE_NAME)
 DEFAULT_INTERVAL = 30.0
 DEFAULT_MAX_INTERVAL = 300.0
 # The source's own arguments and their types; the connection options come from the client's argument spec.
@@ -175,8 +175,10 @@ def parse_settings(args: t.Mapping[str, t.Any]) -> Settings:
     max_interval = args.get("max_interval")
     max_interval = _seconds("max_interval", max_interval, interval) if max_interval is not None \
         else max(DEFAULT_MAX_INTERVAL, interval)
+    # Unset connection options are left out, so the client's defaults apply (validate_certs true, not "unset").
+    connection = {name: _connection_option(args, name) for name in CONNECTION_SPEC}
     return Settings(
-        connection={name: _connection_option(args, name) for name in CONNECTION_SPEC},
+        connection={name: value for name, value in connection.items() if value is not None},
         interval=interval,
         max_interval=max_interval,
         reveal_tokens=bool(strict_value("reveal_tokens", "bool", args.get("reveal_tokens", False))),
@@ -269,7 +271,7 @@ class TunnelWatch:
             return []
         self.outage_started = time.monotonic()
         log = logger.error if isinstance(error, PinggyAuthError) else logger.warning
-        log("%s: %s", SOURCE_NAME, error)
+        log("%s", error)  # the logger is named pinggy.tunnels.tunnel_events
         return [{"type": "api_error", "error": type(error).__name__, "message": str(error)}]
 
     def _recovered(self) -> list[Record]:
@@ -277,7 +279,7 @@ class TunnelWatch:
             return []
         event = {"type": "api_recovered", "failures": self.failures,
                  "outage_seconds": round(time.monotonic() - self.outage_started, 3)}
-        logger.info("%s: the Pinggy API answers again after %d failed poll(s)", SOURCE_NAME, self.failures)
+        logger.info("the Pinggy API answers again after %d failed poll(s)", self.failures)
         self.failures = 0
         return [event]
 
