@@ -92,6 +92,17 @@ def test_tokens_redacted_unless_revealed(emulator: EmulatorControl) -> None:
     assert redacted["token"] == "****0003" and revealed["token"] == "secret-token-0003"
 
 
+def test_certificates_checked_without_a_warning_by_default(emulator: EmulatorControl, caplog: pytest.LogCaptureFixture,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PINGGY_VALIDATE_CERTS", raising=False)
+    emulator.reset()
+    settings, client = tunnel_events.start(args_for(emulator))
+    assert "validate_certs" not in settings.connection and client.validate_certs is True
+    assert "validate_certs" not in caplog.text
+    settings, client = tunnel_events.start(args_for(emulator, validate_certs="no"))
+    assert client.validate_certs is False and "validate_certs is false" in caplog.text
+
+
 def test_connection_from_pinggy_environment(emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
     emulator.reset()
     for name, value in (("URL", emulator.api_url), ("KEY", API_KEY), ("RETRIES", "0"), ("VALIDATE_CERTS", "yes")):
