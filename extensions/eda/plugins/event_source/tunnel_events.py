@@ -115,7 +115,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._api import (  # no
 )
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import normalize_active, redact_tokens  # noqa: E402
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._base import strict_value, unknown_options_message  # noqa: E402
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._gate import evaluate, expectation_problems, seen  # noqa: E402
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._gate import check, expectation_problems, seen  # noqa: E402
 
 SOURCE_NAME = "pinggy.tunnels.tunnel_events"
 # A fixed name: ansible-rulebook runs the file with runpy, where __name__ says nothing.
@@ -234,14 +234,14 @@ class TunnelWatch:
         self.tunnels = current
         records = [record for _raw, record in current.values()]
         if previous is None:
-            report = evaluate(records, self.expected) if self.expected else None
+            report = check(records, self.expected) if self.expected else None
             events.append(self._snapshot(records, report))
             return events + self._expectation_events(report, records)
         events += [{"type": "tunnel_down", "tunnel": record} for key, (_raw, record) in previous.items() if key not in current]
         events += [{"type": "tunnel_up", "tunnel": record} for key, (_raw, record) in current.items() if key not in previous]
         changed = bool(events) or any(previous.get(key) is not value for key, value in current.items())
         if self.expected and changed:
-            events += self._expectation_events(evaluate(records, self.expected), records)
+            events += self._expectation_events(check(records, self.expected), records)
         return events
 
     def _snapshot(self, records: list[Record], report: t.Optional[t.Mapping[str, t.Any]]) -> Record:
