@@ -219,12 +219,12 @@ class TunnelWatch:
         known = self.tunnels or {}
         current: dict[str, tuple[Record, Record]] = {}
         for raw in raw_sessions:
-            previous = known.get(tunnel_identity(raw))
+            identity = tunnel_identity(raw)
+            previous = known.get(identity)
             if previous is not None and previous[0] == raw:
-                current[tunnel_identity(raw)] = previous
+                current[identity] = previous
                 continue
-            record = redact_tokens([normalize_active(raw)], self.reveal_tokens)[0]
-            current[tunnel_identity(raw)] = (raw, record)
+            current[identity] = (raw, redact_tokens([normalize_active(raw)], self.reveal_tokens)[0])
         return current
 
     def observe(self, raw_sessions: list[Record]) -> list[Record]:
