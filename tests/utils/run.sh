@@ -285,7 +285,7 @@ cmd_tarball() {
   for path in MANIFEST.json FILES.json README.md COPYING meta/runtime.yml meta/execution-environment.yml requirements.txt \
               plugins/modules/pinggy_sessions_info.py plugins/inventory/pinggy.py roles/assert_tunnels/tasks/main.yml \
               playbooks/gate.yml docs/awx/credential_type.yml changelogs/changelog.yaml \
-              extensions/eda/plugins/event_source/tunnel_events.py; do
+              extensions/eda/plugins/event_source/tunnel_events.py extensions/eda/rulebooks/heal_tunnels.yml playbooks/heal.yml; do
     grep -Fx -- "$path" <<<"$listing" >/dev/null || missing+=("$path")
   done
   [ ${#shipped[@]} -eq 0 ] || { echo "the tarball ships local clutter: ${shipped[*]}" >&2; grep -F -e "${shipped[0]}" <<<"$listing" | head >&2; return 1; }
