@@ -77,6 +77,40 @@ ensure_venv() {
   echo "$venv"
 }
 
+# Event-Driven Ansible (issue 24): the real ansible-rulebook in a virtualenv of its own (.venv-eda, from
+# tests/requirements-eda.txt), so its dependencies never change the main one; built once, like ensure_venv.
+ensure_eda_venv() {
+  local venv="$ROOT/.venv-eda" reqs="$ROOT/tests/requirements-eda.txt" python stamp
+  stamp="$venv/.installed-$(sha256sum "$reqs" | cut -c1-16)"
+  if [ ! -e "$stamp" ]; then
+    python=$(core_python "$MAIN_CORE") || { echo "no Python for ansible-rulebook" >&2; return 1; }
+    log "creating $venv ($python, $(basename "$reqs"))" >&2
+    "$python" -m venv --clear "$venv" >&2
+    "$venv/bin/python" -m pip install --quiet --upgrade pip >&2
+    "$venv/bin/python" -m pip install --quiet -r "$reqs" >&2
+    touch "$stamp"
+  fi
+  echo "$venv"
+}
+
+# ansible-rulebook runs its rules in Drools: a Java 17+ runtime. Installed with apt where java is missing or older;
+# prints the JAVA_HOME to set (ansible-rulebook's own guess is not relied on).
+java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1; }
+ensure_java() {
+  local sudo=() package major=0
+  command -v java >/dev/null 2>&1 && major=$(java_major)
+  if [ "${major:-0}" -lt 17 ]; then
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq >&2
+    for package in openjdk-17-jre-headless openjdk-21-jre-headless openjdk-25-jre-headless; do
+      if apt-cache show "$package" >/dev/null 2>&1; then break; fi
+    done
+    log "installing $package (Debian package) for ansible-rulebook" >&2
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+  fi
+  dirname "$(dirname "$(readlink -f "$(command -v java)")")"
+}
+
 # A copy of the collection under $BUILD/core-<core>/ansible_collections/pinggy/tunnels, where ansible-test runs.
 collection_tree() { "$ROOT/tests/utils/collection_tree.sh" "$BUILD/core-$1"; }
 
@@ -167,6 +201,11 @@ cmd_e2e() {
   venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
   for script in "$@"; do scripts+=("$coll/tests/e2e/${script%.sh}.sh"); done
   [ ${#scripts[@]} -gt 0 ] || scripts=("$coll"/tests/e2e/*.sh)
+  # The rulebook scripts get ansible-rulebook's virtualenv and a Java 17+ (PINGGY_EDA_VENV, JAVA_HOME).
+  case " ${scripts[*]##*/} " in
+    *" tunnel_events.sh "*|*" heal_tunnels.sh "*)
+      PINGGY_EDA_VENV=$(ensure_eda_venv); JAVA_HOME=$(ensure_java); export PINGGY_EDA_VENV JAVA_HOME ;;
+  esac
   for script in "${scripts[@]}"; do
     [ -f "$script" ] || { echo "no end-to-end script ${script#"$coll"/}" >&2; return 2; }
     log "end-to-end: ${script#"$coll"/}"
@@ -245,7 +284,8 @@ cmd_tarball() {
   done
   for path in MANIFEST.json FILES.json README.md COPYING meta/runtime.yml meta/execution-environment.yml requirements.txt \
               plugins/modules/pinggy_sessions_info.py plugins/inventory/pinggy.py roles/assert_tunnels/tasks/main.yml \
-              playbooks/gate.yml docs/awx/credential_type.yml changelogs/changelog.yaml; do
+              playbooks/gate.yml docs/awx/credential_type.yml changelogs/changelog.yaml \
+              extensions/eda/plugins/event_source/tunnel_events.py extensions/eda/rulebooks/heal_tunnels.yml playbooks/heal.yml; do
     grep -Fx -- "$path" <<<"$listing" >/dev/null || missing+=("$path")
   done
   [ ${#shipped[@]} -eq 0 ] || { echo "the tarball ships local clutter: ${shipped[*]}" >&2; grep -F -e "${shipped[0]}" <<<"$listing" | head >&2; return 1; }

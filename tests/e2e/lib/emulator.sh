@@ -11,3 +11,13 @@ request = urllib.request.Request(f"{sys.argv[1]}/reset", data=body, headers={"Co
 urllib.request.urlopen(request, timeout=10).read()
 PY
 }
+# emulator_call METHOD RESOURCE [JSON]: one control API call, e.g. emulator_call DELETE sessions/t1,
+# emulator_call POST faults '{"kind": "status", "status": 503, "count": 0}'.
+emulator_call() {
+  python3 - "${PINGGY_EMULATOR_URL:?}" "$1" "$2" "${3:-}" <<'PY'
+import sys, urllib.request
+body = sys.argv[4].encode() if sys.argv[4] else None
+request = urllib.request.Request(f"{sys.argv[1]}/{sys.argv[3]}", data=body, headers={"Content-Type": "application/json"}, method=sys.argv[2])
+urllib.request.urlopen(request, timeout=10).read()
+PY
+}

@@ -7,7 +7,7 @@ import typing as t
 import pytest
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import normalize_active
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._gate import SEEN_LIMIT, evaluate, expectation_problems, verdict, wait_for
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._gate import SEEN_LIMIT, check, evaluate, expectation_problems, verdict, wait_for
 
 
 def _session(ident: str, subdomain: str, mode: str, port: t.Optional[int], **extra: t.Any) -> dict[str, t.Any]:
@@ -185,3 +185,11 @@ def test_verdict_orders_problems_and_passes_only_when_all_is_well() -> None:
                                     "probe failed for b: Status code was 500; probe failed for c: not probed")
     unmet = evaluate([], [{"subdomain": "db-1.*"}])
     assert verdict(unmet, []) == "pinggy.tunnels.assert_tunnels: " + unmet["message"]
+
+
+def test_check_is_evaluate_without_the_matched_tunnels_and_probes() -> None:
+    expected = [{"mode": "tcp", "min_count": 2}, {"mode": "udp", "min_count": 2}]
+    report = tunnel_expectations(SESSIONS, expected)
+    checked = check(SESSIONS, expected)
+    assert checked == {key: report[key] for key in ("met", "expectations", "unmet", "message")}
+    assert checked["met"] is False and checked["unmet"] == ["expected at least 2 udp tunnels: found 1"]
