@@ -103,9 +103,9 @@ options:
         an IP address in any form a resolver accepts (its top label is numeric, as in C(127.0.0.1), C(127.1),
         C(2130706433), C(0x7f000001), C(0177.0.0.1), C(0), C(169.254.169.254); or an IPv6 literal such as C(::1),
         C([::1]), C(fe80::1%eth0)), not C(localhost) nor a name under it, and not a name of one label (the resolver
-        completes it with its search domains: C(metadata) on a cloud VM). Otherwise the probe fails with
-        "the tunnel's host is an IP address, not probed" (or "is localhost", "is a single label ..."), so API data cannot aim probes at the
-        controller's own or link-local services. O(probe_address) is the user's and is trusted as given.
+        completes it with its search domains, as C(metadata) on a cloud VM). Otherwise the probe fails with
+        "the tunnel's host is an IP address, not probed" (or "is localhost", "is a single label ..."), so API data cannot
+        aim probes at the controller's own or link-local services. O(probe_address) is the user's and is trusted as given.
     type: bool
     default: false
   probe_timeout:
