@@ -177,15 +177,16 @@ cmd_lint() {
 # End-to-end scripts (tests/e2e/*.sh), real processes only, each with its own emulator.
 # Names narrow the run, e.g. `run.sh e2e report_browser` (the history report in headless Chromium).
 # shellcheck disable=SC2120
+# In a tree of its own (core-e2e): make test runs it beside the integration targets of the main core.
 cmd_e2e() {
   local venv coll script scripts=()
-  venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
+  venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree e2e)
   for script in "$@"; do scripts+=("$coll/tests/e2e/${script%.sh}.sh"); done
   [ ${#scripts[@]} -gt 0 ] || scripts=("$coll"/tests/e2e/*.sh)
   for script in "${scripts[@]}"; do
     [ -f "$script" ] || { echo "no end-to-end script ${script#"$coll"/}" >&2; return 2; }
     log "end-to-end: ${script#"$coll"/}"
-    (cd "$coll" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$MAIN_CORE" PINGGY_EMULATOR_SSH=1 \
+    (cd "$coll" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-e2e" PINGGY_EMULATOR_SSH=1 \
        tests/utils/with_emulator.sh "$script")
   done
 }
@@ -412,12 +413,12 @@ stage_pool() {
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
     name=${spec%%=*}
     log "stage: $name (run.sh ${spec#*=}) started, $jobs at a time"
-    pool_job "$name" "$logs/${name// /_}" "${spec#*=}" &
+    pool_job "$name" "$logs/$(lane_file "$name")" "${spec#*=}" &
   done
   wait
   for spec in "$@"; do
     name=${spec%%=*}
-    stage_record "$name" "$(cat "$logs/${name// /_}.seconds")" "$(cat "$logs/${name// /_}.rc")"
+    stage_record "$name" "$(cat "$logs/$(lane_file "$name").seconds")" "$(cat "$logs/$(lane_file "$name").rc")"
   done
   rm -rf "$logs"
 }
@@ -430,6 +431,38 @@ pool_job() {
   echo $((SECONDS - started)) >"$prefix.seconds"; echo "$rc" >"$prefix.rc"
   { printf '\n==> [%s] stage %s ended (%s):\n' "$(date +%H:%M:%S)" "$name" "$([ "$rc" = 0 ] && echo ok || echo "failed, exit $rc")"
     cat "$prefix.log"; } | flock "$STAGE_LOG" cat
+}
+
+# stage_lanes LANE_A LANE_B: two arrays (names) of "NAME=STEP [ARGS]" run side by side, each lane in order and
+# stopping at its first failure. For stages that time things but keep to one process at a time (integration runs
+# one ansible-playbook at a time, the end-to-end scripts one script): two of them share a 2-core machine.
+stage_lanes() {
+  local -n lane_a=$1 lane_b=$2
+  local spec logs prefix
+  [ "$STAGE_FAILED" = 0 ] || { for spec in "${lane_a[@]}" "${lane_b[@]}"; do stage_record "${spec%%=*}" 0 skipped; done; return 0; }
+  logs=$(mktemp -d)
+  for spec in "${lane_a[@]}" "${lane_b[@]}"; do log "stage: ${spec%%=*} (run.sh ${spec#*=}), in one of two lanes"; done
+  lane "$logs" "${lane_a[@]}" &
+  lane "$logs" "${lane_b[@]}" &
+  wait
+  for spec in "${lane_a[@]}" "${lane_b[@]}"; do
+    prefix="$logs/$(lane_file "${spec%%=*}")"
+    if [ -e "$prefix.rc" ]; then stage_record "${spec%%=*}" "$(cat "$prefix.seconds")" "$(cat "$prefix.rc")"
+    else stage_record "${spec%%=*}" 0 skipped; fi
+  done
+  rm -rf "$logs"
+}
+
+lane_file() { echo "${1// /_}"; }
+
+# lane LOGS SPEC...: the stages of one lane in order, up to the first that fails.
+lane() {
+  local logs=$1 spec
+  shift
+  for spec in "$@"; do
+    pool_job "${spec%%=*}" "$logs/$(lane_file "${spec%%=*}")" "${spec#*=}"
+    [ "$(cat "$logs/$(lane_file "${spec%%=*}").rc")" = 0 ] || return 0
+  done
 }
 
 # The table of every stage's minutes; fails if one failed.
@@ -466,48 +499,76 @@ cmd_prepare() {
 # The sanity stages of CORES (pairs of sanity stages, in matrix order).
 sanity_specs() { local core; for core in "$@"; do echo "sanity $core=sanity $core"; done; }
 
-# The matrix cores' own stages, after their sanity: units of tests/unit/plugins (the emulator's and the leak
-# matrix's own tests are the main core's, in cmd_coverage), every integration target on the edge cores, the leak
-# matrix on 2.16 (it needs the plugins' runtime, requests and jmespath, in the core's venv: 2.16 has them).
-matrix_stages() {
-  local core
-  for core in "$@"; do
-    stage "units $core (plugins)" units "$core" tests/unit/plugins/
+# The Debian packages the end-to-end scripts install when missing (OpenSSH, systemd, Chromium), fetched and installed
+# while the CPU-bound stages run: downloads and unpacking are disk and network work, and off the scripts' own time.
+# Root (or sudo) and apt-get only; otherwise the scripts install what they need, or say what is missing.
+E2E_PACKAGES="openssh-server openssh-client systemd chromium"
+cmd_packages() {
+  local sudo=() missing=() package
+  command -v apt-get >/dev/null 2>&1 || return 0
+  [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+  for package in $E2E_PACKAGES; do
+    dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
   done
-  for core in "$@"; do
-    case " $EDGE_CORES " in *" $core "*) stage "integration $core" integration-edge "$core" ;; esac
-  done
-  case " $* " in *" 2.16 "*) stage "key-leak matrix 2.16" leak 2.16 ;; esac
+  [ ${#missing[@]} -gt 0 ] || return 0
+  log "installing ${missing[*]} (Debian packages of the end-to-end scripts)"
+  "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# The matrix cores' units, after their sanity: tests/unit/plugins only (the emulator's and the leak matrix's own
+# tests, tests/unit/emulator and tests/unit/leak, test no plugin: the main core runs them, in cmd_coverage).
+matrix_units() {
+  local core
+  for core in "$@"; do stage "units $core (plugins)" units "$core" tests/unit/plugins/; done
+}
+
+# The edge cores among the matrix cores (every integration target runs on them).
+edge_cores() { local core; for core in "$@"; do case " $EDGE_CORES " in *" $core "*) echo "$core" ;; esac; done; }
+
+# The leak matrix on 2.16 (it needs the plugins' runtime, requests and jmespath, in the core's venv: 2.16 has them).
+matrix_leak() { case " $* " in *" 2.16 "*) stage "key-leak matrix 2.16" leak 2.16 ;; esac; }
+
 cmd_matrix() {
-  local cores
+  local cores edges specs lane_a=() lane_b=()
   mapfile -t cores < <(matrix_cores)
+  mapfile -t edges < <(edge_cores "${cores[@]}")
   stage_init
   stage "virtualenvs, shellcheck" prepare "${cores[@]}"
   mapfile -t specs < <(sanity_specs "${cores[@]}")
   stage_pool "$SANITY_JOBS" "${specs[@]}"
-  matrix_stages "${cores[@]}"
+  matrix_units "${cores[@]}"
+  [ ${#edges[@]} -lt 1 ] || lane_a+=("integration ${edges[0]}=integration-edge ${edges[0]}")
+  [ ${#edges[@]} -lt 2 ] || lane_b+=("integration ${edges[1]}=integration-edge ${edges[1]}")
+  stage_lanes lane_a lane_b
+  matrix_leak "${cores[@]}"
   stage_table "make matrix"
 }
 
 # Sanity of every core, ansible-lint, the release checks and the changelog lint are CPU-bound, deterministic and
-# separate (own venv, own build tree): SANITY_JOBS at a time share a 2-core machine well. Unit tests, integration,
-# end-to-end and the leak matrix time things (deadlines, retries, waits with upper bounds): they run one at a time,
-# with nothing heavy beside them.
+# separate (own venv, own build tree): SANITY_JOBS at a time share a 2-core machine well. The stages that time
+# things (deadlines, retries, waits with upper bounds) come after them: the unit tests (pytest workers on every
+# core) and the key-leak matrix (two workers) alone; integration and end-to-end, one process at a time each, in two
+# lanes side by side.
 SANITY_JOBS=${PINGGY_SANITY_JOBS:-2}
 cmd_test() {
-  local cores specs
+  local cores edges specs packages lane_a lane_b
   mapfile -t cores < <(matrix_cores)
+  mapfile -t edges < <(edge_cores "${cores[@]}")
   stage_init
   stage "virtualenvs, shellcheck" prepare "$MAIN_CORE" "${cores[@]}"
+  mkdir -p "$BUILD"
+  "$ROOT/tests/utils/run.sh" packages >"$BUILD/packages.log" 2>&1 & packages=$!
   mapfile -t specs < <(sanity_specs "$MAIN_CORE" "${cores[@]}")
   stage_pool "$SANITY_JOBS" "${specs[@]}" "release checks=release" "ansible-lint=lint" "changelog lint=changelog"
+  wait "$packages" || { log "the e2e packages did not install (the scripts will try):"; cat "$BUILD/packages.log"; }
   stage "units $MAIN_CORE with coverage" coverage
-  stage "integration $MAIN_CORE" integration
-  stage "end-to-end" e2e
+  matrix_units "${cores[@]}"
+  lane_a=("end-to-end=e2e") lane_b=("integration $MAIN_CORE=integration")
+  [ ${#edges[@]} -lt 1 ] || lane_a+=("integration ${edges[0]}=integration-edge ${edges[0]}")
+  [ ${#edges[@]} -lt 2 ] || lane_b+=("integration ${edges[1]}=integration-edge ${edges[1]}")
+  stage_lanes lane_a lane_b
   stage "key-leak matrix $MAIN_CORE" leak "$MAIN_CORE"
-  matrix_stages "${cores[@]}"
+  matrix_leak "${cores[@]}"
   stage_table "make test"
 }
 
@@ -544,8 +605,8 @@ cmd_lint_changed() {
 }
 
 # Plain pytest of tests/unit in the main virtualenv (tests/unit/conftest.py names the checkout
-# ansible_collections.pinggy.tunnels), PYTEST_WORKERS processes (most tests wait on sockets, not the CPU).
-PYTEST_WORKERS=${PINGGY_PYTEST_WORKERS:-4}
+# ansible_collections.pinggy.tunnels), a pytest-xdist worker per CPU (on a busy 2-core machine 4 workers were slower).
+PYTEST_WORKERS=${PINGGY_PYTEST_WORKERS:-auto}
 cmd_pytest() {
   local venv
   venv=$(ensure_venv "$MAIN_CORE")
@@ -575,7 +636,7 @@ main() {
     sanity) cmd_sanity "${1:-$MAIN_CORE}" ;;
     units) cmd_units "${1:-$MAIN_CORE}" "${@:2}" ;;
     integration-core) cmd_integration_core "${1:-$MAIN_CORE}" "${@:2}" ;;
-    integration|changelog|lint|e2e|bench|build|demo|matrix|test|coverage|check|pytest|prepare) "cmd_$step" "$@" ;;
+    integration|changelog|lint|e2e|bench|build|demo|matrix|test|coverage|check|pytest|prepare|packages) "cmd_$step" "$@" ;;
     lint-changed|pytest-coverage) "cmd_${step//-/_}" "$@" ;;
     leak) cmd_leak "$@" ;;
     release|changelog-release|tarball|ee|docs|actionlint|integration-edge) "cmd_${step//-/_}" "$@" ;;
