@@ -193,12 +193,13 @@ cmd_e2e() {
 
 # The key-leak matrix (tests/leak/key_leak.py, issue 12): every plugin and the gate at -vvvv against the emulator
 # (HTTP and HTTPS) and hostile servers, searched for any 8-character run of the key. Runs the built tree of CORE.
+# In a tree of its own (core-leak-CORE): make test runs it beside the integration targets of the same core.
 cmd_leak() {
   local core=${1:-$MAIN_CORE} venv coll
   shift || true
-  venv=$(ensure_venv "$core"); coll=$(collection_tree "$core")
+  venv=$(ensure_venv "$core"); coll=$(collection_tree "leak-$core")
   log "key-leak matrix (ansible-core $core)"
-  (cd "$coll" && PYTHONPATH="$BUILD/core-$core" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$core" \
+  (cd "$coll" && PYTHONPATH="$BUILD/core-leak-$core" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-leak-$core" \
      "$venv/bin/python" tests/leak/key_leak.py "$@")
 }
 
@@ -437,15 +438,15 @@ pool_job() {
 # stopping at its first failure. For stages that time things but keep to one process at a time (integration runs
 # one ansible-playbook at a time, the end-to-end scripts one script): two of them share a 2-core machine.
 stage_lanes() {
-  local -n lane_a=$1 lane_b=$2
+  local -n first_lane=$1 second_lane=$2
   local spec logs prefix
-  [ "$STAGE_FAILED" = 0 ] || { for spec in "${lane_a[@]}" "${lane_b[@]}"; do stage_record "${spec%%=*}" 0 skipped; done; return 0; }
+  [ "$STAGE_FAILED" = 0 ] || { for spec in "${first_lane[@]}" "${second_lane[@]}"; do stage_record "${spec%%=*}" 0 skipped; done; return 0; }
   logs=$(mktemp -d)
-  for spec in "${lane_a[@]}" "${lane_b[@]}"; do log "stage: ${spec%%=*} (run.sh ${spec#*=}), in one of two lanes"; done
-  lane "$logs" "${lane_a[@]}" &
-  lane "$logs" "${lane_b[@]}" &
+  for spec in "${first_lane[@]}" "${second_lane[@]}"; do log "stage: ${spec%%=*} (run.sh ${spec#*=}), in one of two lanes"; done
+  lane "$logs" "${first_lane[@]}" &
+  lane "$logs" "${second_lane[@]}" &
   wait
-  for spec in "${lane_a[@]}" "${lane_b[@]}"; do
+  for spec in "${first_lane[@]}" "${second_lane[@]}"; do
     prefix="$logs/$(lane_file "${spec%%=*}")"
     if [ -e "$prefix.rc" ]; then stage_record "${spec%%=*}" "$(cat "$prefix.seconds")" "$(cat "$prefix.rc")"
     else stage_record "${spec%%=*}" 0 skipped; fi
@@ -502,7 +503,7 @@ sanity_specs() { local core; for core in "$@"; do echo "sanity $core=sanity $cor
 # The Debian packages the end-to-end scripts install when missing (OpenSSH, systemd, Chromium), fetched and installed
 # while the CPU-bound stages run: downloads and unpacking are disk and network work, and off the scripts' own time.
 # Root (or sudo) and apt-get only; otherwise the scripts install what they need, or say what is missing.
-E2E_PACKAGES="openssh-server openssh-client systemd chromium"
+E2E_PACKAGES=${PINGGY_E2E_PACKAGES-openssh-server openssh-client systemd chromium}
 cmd_packages() {
   local sudo=() missing=() package
   command -v apt-get >/dev/null 2>&1 || return 0
@@ -526,7 +527,7 @@ matrix_units() {
 edge_cores() { local core; for core in "$@"; do case " $EDGE_CORES " in *" $core "*) echo "$core" ;; esac; done; }
 
 # The leak matrix on 2.16 (it needs the plugins' runtime, requests and jmespath, in the core's venv: 2.16 has them).
-matrix_leak() { case " $* " in *" 2.16 "*) stage "key-leak matrix 2.16" leak 2.16 ;; esac; }
+leak_specs() { case " $* " in *" 2.16 "*) echo "key-leak matrix 2.16=leak 2.16" ;; esac; }
 
 cmd_matrix() {
   local cores edges specs lane_a=() lane_b=()
@@ -539,36 +540,39 @@ cmd_matrix() {
   matrix_units "${cores[@]}"
   [ ${#edges[@]} -lt 1 ] || lane_a+=("integration ${edges[0]}=integration-edge ${edges[0]}")
   [ ${#edges[@]} -lt 2 ] || lane_b+=("integration ${edges[1]}=integration-edge ${edges[1]}")
+  mapfile -t -O "${#lane_a[@]}" lane_a < <(leak_specs "${cores[@]}")
   stage_lanes lane_a lane_b
-  matrix_leak "${cores[@]}"
   stage_table "make matrix"
 }
 
 # Sanity of every core, ansible-lint, the release checks and the changelog lint are CPU-bound, deterministic and
 # separate (own venv, own build tree): SANITY_JOBS at a time share a 2-core machine well. The stages that time
-# things (deadlines, retries, waits with upper bounds) come after them: the unit tests (pytest workers on every
-# core) and the key-leak matrix (two workers) alone; integration and end-to-end, one process at a time each, in two
-# lanes side by side.
+# things come after them. The unit tests run alone: their waits have upper bounds a second or two above the wait
+# (pytest workers on every CPU). Then two lanes side by side, each stage in a tree of its own: end-to-end and the
+# key-leak matrices (which assert no duration: a hang or a drip outlasts its timeout however slow the machine) in
+# one, integration (one ansible-playbook at a time; its timed checks are lower bounds: at least N reads within a
+# 3 s or 30 s wait) in the other.
 SANITY_JOBS=${PINGGY_SANITY_JOBS:-2}
 cmd_test() {
-  local cores edges specs packages lane_a lane_b
+  local core cores edges specs packages lane_a lane_b
   mapfile -t cores < <(matrix_cores)
   mapfile -t edges < <(edge_cores "${cores[@]}")
   stage_init
   stage "virtualenvs, shellcheck" prepare "$MAIN_CORE" "${cores[@]}"
-  mkdir -p "$BUILD"
-  "$ROOT/tests/utils/run.sh" packages >"$BUILD/packages.log" 2>&1 & packages=$!
+  # Not a job of this shell (a pool counts its jobs to fill its slots): its exit code lands in a file.
+  mkdir -p "$BUILD"; packages="$BUILD/packages"; rm -f "$packages.rc"
+  ( ( rc=0; "$ROOT/tests/utils/run.sh" packages >"$packages.log" 2>&1 || rc=$?; echo "$rc" >"$packages.rc" ) & )
   mapfile -t specs < <(sanity_specs "$MAIN_CORE" "${cores[@]}")
   stage_pool "$SANITY_JOBS" "${specs[@]}" "release checks=release" "ansible-lint=lint" "changelog lint=changelog"
-  wait "$packages" || { log "the e2e packages did not install (the scripts will try):"; cat "$BUILD/packages.log"; }
+  while [ ! -e "$packages.rc" ]; do sleep 2; done
+  [ "$(cat "$packages.rc")" = 0 ] || { log "the e2e packages did not install (the scripts will try):"; cat "$packages.log"; }
   stage "units $MAIN_CORE with coverage" coverage
   matrix_units "${cores[@]}"
-  lane_a=("end-to-end=e2e") lane_b=("integration $MAIN_CORE=integration")
-  [ ${#edges[@]} -lt 1 ] || lane_a+=("integration ${edges[0]}=integration-edge ${edges[0]}")
-  [ ${#edges[@]} -lt 2 ] || lane_b+=("integration ${edges[1]}=integration-edge ${edges[1]}")
+  lane_a=("end-to-end=e2e" "key-leak matrix $MAIN_CORE=leak $MAIN_CORE")
+  mapfile -t -O 2 lane_a < <(leak_specs "${cores[@]}")
+  lane_b=("integration $MAIN_CORE=integration")
+  for core in "${edges[@]}"; do lane_b+=("integration $core=integration-edge $core"); done
   stage_lanes lane_a lane_b
-  stage "key-leak matrix $MAIN_CORE" leak "$MAIN_CORE"
-  matrix_leak "${cores[@]}"
   stage_table "make test"
 }
 
