@@ -1,29 +1,32 @@
-# The two commands of the README are `make demo` and `make test`; the rest are their pieces.
+# The two commands of the README are `make demo` and `make test`; `make check` is the inner loop; the rest are their pieces.
 # Every target installs what it needs (virtualenvs under .venv*, build trees under /tmp).
 RUN := tests/utils/run.sh
 
-.PHONY: demo test sanity units coverage integration e2e leak matrix changelog lint bench build docs release clean
+.PHONY: demo test check sanity units coverage integration e2e leak matrix changelog lint bench build docs release clean
 
 demo:         ## build + install the collection, run playbooks/demo.yml against the emulator
 	$(RUN) demo
 
-test:         ## the whole suite: changelog lint, ansible-lint, release checks, sanity, units, integration, e2e, key leak, then the core matrix
+test:         ## the whole suite: sanity of every core, ansible-lint, release checks, changelog lint (two at a time), then units, integration, e2e, key leak, the matrix; a table of minutes per stage
 	$(RUN) test
+
+check:        ## the inner loop: lint of the files changed since main (PINGGY_BASE=ref), unit tests with coverage of plugins/ (plain pytest)
+	$(RUN) check
 
 sanity:
 	$(RUN) sanity $(CORE)
 
-units:
-	$(RUN) units $(CORE)
+units:        ## plain pytest of tests/unit (K=expr: pytest -k); with CORE=2.16...2.21, ansible-test units on that core
+	$(if $(CORE),$(RUN) units $(CORE),$(RUN) pytest $(if $(K),-k '$(K)'))
 
 coverage:     ## unit tests with coverage of plugins/ (fails under 97%)
 	$(RUN) coverage
 
-integration:
-	$(RUN) integration
+integration:  ## every integration target on the main core; TARGET=name for one
+	$(RUN) integration $(TARGET)
 
-e2e:          ## end-to-end scripts (tests/e2e): the gate's exit codes, the inventory reaching a real sshd
-	$(RUN) e2e
+e2e:          ## end-to-end scripts (tests/e2e): the gate's exit codes, the inventory reaching a real sshd; NAME=name for one
+	$(RUN) e2e $(NAME)
 
 leak:         ## key-leak matrix (tests/leak): every plugin and the gate at -vvvv on every failure path; CORE=2.16 for the other core
 	$(RUN) leak $(CORE)

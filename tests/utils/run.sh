@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The project's task runner behind the Makefile: every step installs what it needs itself.
-#   run.sh venv CORE | sanity CORE | units CORE | coverage | integration [TARGET...] | integration-core CORE [TARGET...]
-#          | leak [CORE [ARGS]] | changelog | lint | e2e [NAME...] | bench | build | demo | test | matrix
+#   run.sh venv CORE | sanity CORE | units CORE [PATH...] | coverage | integration [TARGET...]
+#          | integration-core CORE [TARGET...] | leak [CORE [ARGS]] | changelog | lint | e2e [NAME...] | bench | build
+#          | demo | test | matrix
 #   run.sh release (= changelog-release, tarball, ee, docs, actionlint) | integration-edge CORE
+#   run.sh check (the inner loop: lint of the files changed since the merge base with $PINGGY_BASE, default main,
+#          then pytest with coverage) | pytest [PYTEST ARGS] (plain pytest of tests/unit in the main virtualenv)
 # CORE is an ansible-core minor version of the support matrix: 2.16 to 2.21 (2.19 is the main one).
 set -euo pipefail
 shopt -s inherit_errexit
@@ -74,6 +77,7 @@ ensure_venv() {
     "$venv/bin/python" "$ROOT/tests/utils/ansible_test_offline.py" "$venv/bin/python" >&2
     touch "$stamp"
   fi
+  [ "$core" = "$MAIN_CORE" ] && ensure_check_tools "$venv"
   echo "$venv"
 }
 
@@ -109,6 +113,16 @@ ensure_java() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
   fi
   dirname "$(dirname "$(readlink -f "$(command -v java)")")"
+}
+
+# The inner loop's pytest, xdist and pytest-cov in the main virtualenv, added to it (its own stamp, no rebuild).
+ensure_check_tools() {
+  local venv=$1 reqs="$ROOT/tests/requirements-check.txt" stamp
+  stamp="$venv/.installed-check-$(cat "$reqs" "$ROOT/tests/unit/requirements.txt" | sha256sum | cut -c1-16)"
+  [ -e "$stamp" ] && return 0
+  log "installing $(basename "$reqs") into $venv" >&2
+  "$venv/bin/python" -m pip install --quiet -r "$reqs" >&2
+  touch "$stamp"
 }
 
 # A copy of the collection under $BUILD/core-<core>/ansible_collections/pinggy/tunnels, where ansible-test runs.
@@ -185,20 +199,22 @@ cmd_integration_core() {
      "${@:-$HOSTILE_TARGET}")
 }
 
+# In a tree of its own: ansible-lint may leave files in the project (.ansible/), and make test runs it beside sanity.
 cmd_lint() {
   local venv coll
-  venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
+  venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree lint)
   log "ansible-lint --profile production (playbooks, roles)"
-  (cd "$coll" && ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$MAIN_CORE" PATH="$venv/bin:$PATH" \
+  (cd "$coll" && ANSIBLE_COLLECTIONS_PATH="$BUILD/core-lint" PATH="$venv/bin:$PATH" \
      ansible-lint --profile production --nocolor)
 }
 
 # End-to-end scripts (tests/e2e/*.sh), real processes only, each with its own emulator.
 # Names narrow the run, e.g. `run.sh e2e report_browser` (the history report in headless Chromium).
 # shellcheck disable=SC2120
+# In a tree of its own (core-e2e): make test runs it beside the integration targets of the main core.
 cmd_e2e() {
   local venv coll script scripts=()
-  venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree "$MAIN_CORE")
+  venv=$(ensure_venv "$MAIN_CORE"); coll=$(collection_tree e2e)
   for script in "$@"; do scripts+=("$coll/tests/e2e/${script%.sh}.sh"); done
   [ ${#scripts[@]} -gt 0 ] || scripts=("$coll"/tests/e2e/*.sh)
   # The rulebook scripts get ansible-rulebook's virtualenv and a Java 17+ (PINGGY_EDA_VENV, JAVA_HOME).
@@ -209,19 +225,20 @@ cmd_e2e() {
   for script in "${scripts[@]}"; do
     [ -f "$script" ] || { echo "no end-to-end script ${script#"$coll"/}" >&2; return 2; }
     log "end-to-end: ${script#"$coll"/}"
-    (cd "$coll" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$MAIN_CORE" PINGGY_EMULATOR_SSH=1 \
+    (cd "$coll" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-e2e" PINGGY_EMULATOR_SSH=1 \
        tests/utils/with_emulator.sh "$script")
   done
 }
 
 # The key-leak matrix (tests/leak/key_leak.py, issue 12): every plugin and the gate at -vvvv against the emulator
 # (HTTP and HTTPS) and hostile servers, searched for any 8-character run of the key. Runs the built tree of CORE.
+# In a tree of its own (core-leak-CORE): make test runs it beside the integration targets of the same core.
 cmd_leak() {
   local core=${1:-$MAIN_CORE} venv coll
   shift || true
-  venv=$(ensure_venv "$core"); coll=$(collection_tree "$core")
+  venv=$(ensure_venv "$core"); coll=$(collection_tree "leak-$core")
   log "key-leak matrix (ansible-core $core)"
-  (cd "$coll" && PYTHONPATH="$BUILD/core-$core" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-$core" \
+  (cd "$coll" && PYTHONPATH="$BUILD/core-leak-$core" ANSIBLE_COLLECTIONS_PATH="$BUILD/core-leak-$core" \
      "$venv/bin/python" tests/leak/key_leak.py "$@")
 }
 
@@ -299,7 +316,7 @@ cmd_tarball() {
 cmd_ee() {
   local venv collections context
   venv=$(ensure_venv "$MAIN_CORE")
-  collections=$(cmd_build 2>"$BUILD/ee-build.log") || { cat "$BUILD/ee-build.log" >&2; return 1; }
+  collections=${PINGGY_COLLECTIONS:-$(cmd_build 2>"$BUILD/ee-build.log")} || { cat "$BUILD/ee-build.log" >&2; return 1; }
   context="$BUILD/ee-context"
   rm -rf "$context"
   log "ansible-builder 3: meta/execution-environment.yml, introspect, create from docs/execution-environment.yml"
@@ -326,7 +343,7 @@ PY
 cmd_docs() {
   local venv collections site
   venv=$(ensure_venv "$MAIN_CORE")
-  collections=$(cmd_build 2>"$BUILD/docs-build.log") || { cat "$BUILD/docs-build.log" >&2; return 1; }
+  collections=${PINGGY_COLLECTIONS:-$(cmd_build 2>"$BUILD/docs-build.log")} || { cat "$BUILD/docs-build.log" >&2; return 1; }
   site="$BUILD/docs-site"
   rm -rf "$site" && mkdir -p "$site"
   log "docs site: antsibull-docs sphinx-init + collection, sphinx-build (warnings fail, but for unreachable intersphinx)"
@@ -367,6 +384,10 @@ cmd_actionlint() {
 }
 
 cmd_release() {
+  # The execution environment and the docs site use the same installed tarball: built once.
+  mkdir -p "$BUILD"
+  PINGGY_COLLECTIONS=$(cmd_build 2>"$BUILD/release-build.log") || { cat "$BUILD/release-build.log" >&2; return 1; }
+  export PINGGY_COLLECTIONS
   cmd_changelog_release
   cmd_tarball
   cmd_ee
@@ -404,66 +425,263 @@ cmd_integration_edge() {
   cmd_integration_core "$1" $(edge_integration_targets "$1")
 }
 
-cmd_matrix() {
-  local core cores=()
-  for core in $MATRIX_CORES; do
-    if core_python "$core" >/dev/null 2>&1; then cores+=("$core"); continue; fi
-    log "SKIPPED ansible-core $core: no suitable Python found (needs one of: $(core_pythons "$core"))"
-  done
-  matrix_sanity "${cores[@]}"
-  for core in "${cores[@]}"; do
-    cmd_units "$core"
-    # Integration on the oldest and the newest core (the main one runs it in cmd_test): every target.
-    case " $EDGE_CORES " in *" $core "*) cmd_integration_edge "$core" ;; esac
-    # The leak matrix needs the plugins' runtime (requests, jmespath) in the core's venv: 2.16 has them.
-    if [ "$core" = 2.16 ]; then cmd_leak "$core"; fi
-  done
+# --- Stages: each step of make test / make check runs as its own run.sh (errexit intact), timed; a table of their
+# minutes is printed at the end, also when one failed. After a failure no further stage starts.
+STAGE_LOG=""
+stage_init() { STAGE_LOG=$(mktemp); STAGE_FAILED=0; STAGE_STARTED=$SECONDS; }
+
+# stage_record NAME SECONDS RC
+stage_record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$STAGE_LOG"; [ "$3" = 0 ] || STAGE_FAILED=1; }
+
+# stage NAME STEP [ARGS]: one stage in the foreground, its output as it comes.
+stage() {
+  local name=$1 started=$SECONDS rc=0
+  shift
+  [ "$STAGE_FAILED" = 0 ] || { stage_record "$name" 0 skipped; return 0; }
+  log "stage: $name (run.sh $*)"
+  "$ROOT/tests/utils/run.sh" "$@" || rc=$?
+  stage_record "$name" $((SECONDS - started)) "$rc"
 }
 
-# Sanity of the matrix cores, SANITY_JOBS at a time: each is CPU-bound, deterministic and separate (its own venv
-# and build tree), so two share this 2-core machine well; units and integration, which time things, run alone.
-# Each core runs as its own run.sh (errexit intact) and its output is printed whole, in matrix order.
-SANITY_JOBS=${PINGGY_SANITY_JOBS:-2}
-matrix_sanity() {
-  local core logs failed=()
-  [ $# -gt 0 ] || return 0
-  ensure_shellcheck  # once: two apt-get runs at a time would fight over the dpkg lock
+# stage_pool JOBS "NAME=STEP [ARGS]"...: CPU-bound stages that time nothing (sanity, lint, release checks), JOBS at
+# a time, each in its own venv and build tree; each one's output is printed whole when it ends.
+stage_pool() {
+  local jobs=$1 spec name logs
+  shift
+  [ "$STAGE_FAILED" = 0 ] || { for spec in "$@"; do stage_record "${spec%%=*}" 0 skipped; done; return 0; }
   logs=$(mktemp -d)
-  for core in "$@"; do
-    while [ "$(jobs -rp | wc -l)" -ge "$SANITY_JOBS" ]; do wait -n || true; done
-    log "ansible-test sanity (ansible-core $core) started, in parallel"
-    (rc=0; "$ROOT/tests/utils/run.sh" sanity "$core" > "$logs/$core.log" 2>&1 || rc=$?; echo "$rc" > "$logs/$core.rc") &
+  for spec in "$@"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+    name=${spec%%=*}
+    log "stage: $name (run.sh ${spec#*=}) started, $jobs at a time"
+    pool_job "$name" "$logs/$(lane_file "$name")" "${spec#*=}" &
   done
   wait
-  for core in "$@"; do
-    cat "$logs/$core.log"
-    [ "$(cat "$logs/$core.rc")" = 0 ] || failed+=("$core")
+  for spec in "$@"; do
+    name=${spec%%=*}
+    stage_record "$name" "$(cat "$logs/$(lane_file "$name").seconds")" "$(cat "$logs/$(lane_file "$name").rc")"
   done
   rm -rf "$logs"
-  if [ ${#failed[@]} -gt 0 ]; then echo "ansible-test sanity failed on ansible-core ${failed[*]}" >&2; return 1; fi
 }
 
+# pool_job NAME FILE_PREFIX "STEP ARGS": run one stage of a pool, print its output when done, leave seconds and rc.
+pool_job() {
+  local name=$1 prefix=$2 started=$SECONDS rc=0
+  # shellcheck disable=SC2086 # the step and its arguments, words of a stage spec
+  "$ROOT/tests/utils/run.sh" $3 >"$prefix.log" 2>&1 || rc=$?
+  echo $((SECONDS - started)) >"$prefix.seconds"; echo "$rc" >"$prefix.rc"
+  { printf '\n==> [%s] stage %s ended (%s):\n' "$(date +%H:%M:%S)" "$name" "$([ "$rc" = 0 ] && echo ok || echo "failed, exit $rc")"
+    cat "$prefix.log"; } | flock "$STAGE_LOG" cat
+}
+
+# stage_lanes LANE_A LANE_B: two arrays (names) of "NAME=STEP [ARGS]" run side by side, each lane in order and
+# stopping at its first failure. For stages that time things but keep to one process at a time (integration runs
+# one ansible-playbook at a time, the end-to-end scripts one script): two of them share a 2-core machine.
+stage_lanes() {
+  local -n first_lane=$1 second_lane=$2
+  local spec logs prefix
+  [ "$STAGE_FAILED" = 0 ] || { for spec in "${first_lane[@]}" "${second_lane[@]}"; do stage_record "${spec%%=*}" 0 skipped; done; return 0; }
+  logs=$(mktemp -d)
+  for spec in "${first_lane[@]}" "${second_lane[@]}"; do log "stage: ${spec%%=*} (run.sh ${spec#*=}), in one of two lanes"; done
+  lane "$logs" "${first_lane[@]}" &
+  lane "$logs" "${second_lane[@]}" &
+  wait
+  for spec in "${first_lane[@]}" "${second_lane[@]}"; do
+    prefix="$logs/$(lane_file "${spec%%=*}")"
+    if [ -e "$prefix.rc" ]; then stage_record "${spec%%=*}" "$(cat "$prefix.seconds")" "$(cat "$prefix.rc")"
+    else stage_record "${spec%%=*}" 0 skipped; fi
+  done
+  rm -rf "$logs"
+}
+
+lane_file() { echo "${1// /_}"; }
+
+# lane LOGS SPEC...: the stages of one lane in order, up to the first that fails.
+lane() {
+  local logs=$1 spec
+  shift
+  for spec in "$@"; do
+    pool_job "${spec%%=*}" "$logs/$(lane_file "${spec%%=*}")" "${spec#*=}"
+    [ "$(cat "$logs/$(lane_file "${spec%%=*}").rc")" = 0 ] || return 0
+  done
+}
+
+# The table of every stage's minutes; fails if one failed.
+stage_table() {
+  local title=$1 name seconds rc
+  printf '\n%s: minutes per stage\n%-34s %7s  %s\n' "$title" stage minutes result
+  while IFS=$'\t' read -r name seconds rc; do
+    case "$rc" in 0) rc=ok ;; skipped) rc="not run (an earlier stage failed)" ;; *) rc="FAILED (exit $rc)" ;; esac
+    printf '%-34s %7.1f  %s\n' "$name" "$(awk -v s="$seconds" 'BEGIN { print s / 60 }')" "$rc"
+  done <"$STAGE_LOG"
+  printf '%-34s %7.1f  %s\n' "total (wall clock)" "$(awk -v s=$((SECONDS - STAGE_STARTED)) 'BEGIN { print s / 60 }')" \
+    "$([ "$STAGE_FAILED" = 0 ] && echo ok || echo FAILED)"
+  rm -f "$STAGE_LOG"
+  [ "$STAGE_FAILED" = 0 ]
+}
+
+# The matrix cores this machine has a Python for (the others are skipped, and said so).
+matrix_cores() {
+  local core
+  for core in $MATRIX_CORES; do
+    if core_python "$core" >/dev/null 2>&1; then echo "$core"; continue; fi
+    log "SKIPPED ansible-core $core: no suitable Python found (needs one of: $(core_pythons "$core"))" >&2
+  done
+}
+
+# Every virtualenv, the ansible-test pip stand-ins and shellcheck before any pool: two stages creating one venv at
+# once would clobber it, two apt-get runs would fight over the dpkg lock.
+cmd_prepare() {
+  local core
+  ensure_shellcheck
+  for core in "$@"; do ensure_venv "$core" >/dev/null; done
+}
+
+# The sanity stages of CORES (pairs of sanity stages, in matrix order).
+sanity_specs() { local core; for core in "$@"; do echo "sanity $core=sanity $core"; done; }
+
+# The Debian packages the end-to-end scripts install when missing (OpenSSH, systemd, Chromium), fetched and installed
+# while the CPU-bound stages run: downloads and unpacking are disk and network work, and off the scripts' own time.
+# Root (or sudo) and apt-get only; otherwise the scripts install what they need, or say what is missing.
+E2E_PACKAGES=${PINGGY_E2E_PACKAGES-openssh-server openssh-client systemd chromium}
+cmd_packages() {
+  local sudo=() missing=() package
+  command -v apt-get >/dev/null 2>&1 || return 0
+  [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+  for package in $E2E_PACKAGES; do
+    dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  log "installing ${missing[*]} (Debian packages of the end-to-end scripts)"
+  "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# The matrix cores' units, after their sanity: tests/unit/plugins only (the emulator's and the leak matrix's own
+# tests, tests/unit/emulator and tests/unit/leak, test no plugin: the main core runs them, in cmd_coverage).
+matrix_units() {
+  local core
+  for core in "$@"; do stage "units $core (plugins)" units "$core" tests/unit/plugins/; done
+}
+
+# The edge cores among the matrix cores (every integration target runs on them).
+edge_cores() { local core; for core in "$@"; do case " $EDGE_CORES " in *" $core "*) echo "$core" ;; esac; done; }
+
+# The leak matrix on 2.16 (it needs the plugins' runtime, requests and jmespath, in the core's venv: 2.16 has them).
+leak_specs() { case " $* " in *" 2.16 "*) echo "key-leak matrix 2.16=leak 2.16" ;; esac; }
+
+cmd_matrix() {
+  local cores edges specs lane_a=() lane_b=()
+  mapfile -t cores < <(matrix_cores)
+  mapfile -t edges < <(edge_cores "${cores[@]}")
+  stage_init
+  stage "virtualenvs, shellcheck" prepare "${cores[@]}"
+  mapfile -t specs < <(sanity_specs "${cores[@]}")
+  stage_pool "$SANITY_JOBS" "${specs[@]}"
+  matrix_units "${cores[@]}"
+  [ ${#edges[@]} -lt 1 ] || lane_a+=("integration ${edges[0]}=integration-edge ${edges[0]}")
+  [ ${#edges[@]} -lt 2 ] || lane_b+=("integration ${edges[1]}=integration-edge ${edges[1]}")
+  mapfile -t -O "${#lane_a[@]}" lane_a < <(leak_specs "${cores[@]}")
+  stage_lanes lane_a lane_b
+  stage_table "make matrix"
+}
+
+# Sanity of every core, ansible-lint, the release checks and the changelog lint are CPU-bound, deterministic and
+# separate (own venv, own build tree): SANITY_JOBS at a time share a 2-core machine well. The stages that time
+# things come after them. The unit tests run alone: their waits have upper bounds a second or two above the wait
+# (pytest workers on every CPU). Then two lanes side by side, each stage in a tree of its own: end-to-end and the
+# key-leak matrices (which assert no duration: a hang or a drip outlasts its timeout however slow the machine) in
+# one, integration (one ansible-playbook at a time; its timed checks are lower bounds: at least N reads within a
+# 3 s or 30 s wait) in the other.
+SANITY_JOBS=${PINGGY_SANITY_JOBS:-2}
 cmd_test() {
+  local core cores edges specs packages lane_a lane_b
+  mapfile -t cores < <(matrix_cores)
+  mapfile -t edges < <(edge_cores "${cores[@]}")
+  stage_init
+  stage "virtualenvs, shellcheck" prepare "$MAIN_CORE" "${cores[@]}"
+  # Not a job of this shell (a pool counts its jobs to fill its slots): its exit code lands in a file.
+  mkdir -p "$BUILD"; packages="$BUILD/packages"; rm -f "$packages.rc"
+  ( ( rc=0; "$ROOT/tests/utils/run.sh" packages >"$packages.log" 2>&1 || rc=$?; echo "$rc" >"$packages.rc" ) & )
+  mapfile -t specs < <(sanity_specs "$MAIN_CORE" "${cores[@]}")
+  stage_pool "$SANITY_JOBS" "${specs[@]}" "release checks=release" "ansible-lint=lint" "changelog lint=changelog"
+  while [ ! -e "$packages.rc" ]; do sleep 2; done
+  [ "$(cat "$packages.rc")" = 0 ] || { log "the e2e packages did not install (the scripts will try):"; cat "$packages.log"; }
+  stage "units $MAIN_CORE with coverage" coverage
+  matrix_units "${cores[@]}"
+  lane_a=("end-to-end=e2e" "key-leak matrix $MAIN_CORE=leak $MAIN_CORE")
+  mapfile -t -O 2 lane_a < <(leak_specs "${cores[@]}")
+  lane_b=("integration $MAIN_CORE=integration")
+  for core in "${edges[@]}"; do lane_b+=("integration $core=integration-edge $core"); done
+  stage_lanes lane_a lane_b
+  stage_table "make test"
+}
+
+# --- The inner loop (make check): what changed since the merge base with PINGGY_BASE (default main), linted; the
+# main core's unit tests with plain pytest and coverage of plugins/. Minutes, not the half hour of make test.
+CHECK_BASE=${PINGGY_BASE:-main}
+
+# Files changed since the merge base, committed or not, untracked included; deleted ones left out.
+changed_files() {
+  local base path
+  base=$(git -C "$ROOT" merge-base HEAD "$CHECK_BASE" 2>/dev/null) || base=$(git -C "$ROOT" rev-parse HEAD)
+  { git -C "$ROOT" diff --name-only "$base"; git -C "$ROOT" ls-files --others --exclude-standard; } | sort -u |
+    while read -r path; do [ -f "$ROOT/$path" ] && echo "$path"; done
+}
+
+# ansible-test sanity on the changed files only (every test that applies to them: pylint, pep8, yamllint,
+# validate-modules, the shell scripts' lint...), ansible-lint when roles or playbooks changed, the changelog lint.
+cmd_lint_changed() {
+  local venv coll files targets=() path
+  venv=$(ensure_venv "$MAIN_CORE")
+  mapfile -t files < <(changed_files)
+  log "${#files[@]} files changed since the merge base with $CHECK_BASE"
+  [ ${#files[@]} -gt 0 ] || return 0
+  printf '  %s\n' "${files[@]}"
+  ensure_shellcheck
+  coll=$(collection_tree "check")
+  for path in "${files[@]}"; do [ -f "$coll/$path" ] && targets+=("$path"); done
   cmd_changelog
-  cmd_lint
-  cmd_release
-  cmd_sanity "$MAIN_CORE"
-  cmd_coverage
-  cmd_integration
-  cmd_e2e
-  cmd_leak "$MAIN_CORE"
-  cmd_matrix
-  log "make test: all steps passed"
+  if [ ${#targets[@]} -gt 0 ]; then
+    log "ansible-test sanity of the changed files (ansible-core $MAIN_CORE)"
+    (cd "$coll" && "$venv/bin/ansible-test" sanity --venv --python "$(pyver "$MAIN_CORE")" --color no "${targets[@]}")
+  fi
+  if printf '%s\n' "${files[@]}" | grep -qE '^(roles|playbooks)/'; then cmd_lint; fi
+}
+
+# Plain pytest of tests/unit in the main virtualenv (tests/unit/conftest.py names the checkout
+# ansible_collections.pinggy.tunnels), a pytest-xdist worker per CPU (on a busy 2-core machine 4 workers were slower).
+PYTEST_WORKERS=${PINGGY_PYTEST_WORKERS:-auto}
+cmd_pytest() {
+  local venv
+  venv=$(ensure_venv "$MAIN_CORE")
+  log "pytest tests/unit $* (ansible-core $MAIN_CORE, $PYTEST_WORKERS workers)"
+  (cd "$ROOT" && "$venv/bin/pytest" -q -n "$PYTEST_WORKERS" -p no:cacheprovider tests/unit "$@")
+}
+
+# The same with line and branch coverage of every file under plugins/, failing under COVERAGE_MIN percent.
+cmd_pytest_coverage() {
+  mkdir -p "$BUILD"
+  COVERAGE_FILE="$BUILD/check.coverage" cmd_pytest --cov=plugins --cov-branch --cov-fail-under="$COVERAGE_MIN" \
+    --cov-report=term-missing:skip-covered
+}
+
+cmd_check() {
+  stage_init
+  stage "lint of the changed files" lint-changed
+  stage "units $MAIN_CORE (pytest) with coverage" pytest-coverage
+  stage_table "make check"
 }
 
 main() {
-  local step=${1:?usage: run.sh venv|sanity|units|coverage|integration|integration-core|leak|changelog|lint|e2e|bench|build|demo|matrix|test [CORE]}
+  local step=${1:?usage: run.sh venv|sanity|units|coverage|integration|integration-core|leak|changelog|lint|e2e|bench|build|demo|matrix|test|check|pytest [CORE]}
   shift
   case "$step" in
     venv) ensure_venv "${1:-$MAIN_CORE}" ;;
-    sanity|units) "cmd_$step" "${1:-$MAIN_CORE}" ;;
+    sanity) cmd_sanity "${1:-$MAIN_CORE}" ;;
+    units) cmd_units "${1:-$MAIN_CORE}" "${@:2}" ;;
     integration-core) cmd_integration_core "${1:-$MAIN_CORE}" "${@:2}" ;;
-    integration|changelog|lint|e2e|bench|build|demo|matrix|test|coverage) "cmd_$step" "$@" ;;
+    integration|changelog|lint|e2e|bench|build|demo|matrix|test|coverage|check|pytest|prepare|packages) "cmd_$step" "$@" ;;
+    lint-changed|pytest-coverage) "cmd_${step//-/_}" "$@" ;;
     leak) cmd_leak "$@" ;;
     release|changelog-release|tarball|ee|docs|actionlint|integration-edge) "cmd_${step//-/_}" "$@" ;;
     *) echo "unknown step: $step" >&2; exit 2 ;;

@@ -8,9 +8,8 @@ import typing as t
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import requests
-
 from ansible_collections.pinggy.tunnels.tests.emulator import Emulator
+from ansible_collections.pinggy.tunnels.tests.emulator.control import ControlClient
 
 API_KEY = "unit-key-7f3c9a1e5b"
 
@@ -23,31 +22,26 @@ SEED_HISTORY: dict[str, t.Any] = _SEED["history"][0]
 _CONFIG_KEYS = ("page_size_cap", "default_page_size")
 
 
-class EmulatorControl:
-    """The emulator's /_emulator/ control API, for arranging data and faults in a test."""
+class EmulatorControl(ControlClient):
+    """The emulator's /_emulator/ control API (tests/emulator/control.py), for arranging data and faults in a test."""
 
     def __init__(self, emulator: Emulator) -> None:
+        super().__init__(f"{emulator.base_url}/_emulator", timeout=10)
         self.api_url = emulator.url
-        self.control_url = f"{emulator.base_url}/_emulator"
-        config = self.call("GET", "state")["config"]
+        config = self.named("state")["config"]
         self.initial_config = {key: config[key] for key in _CONFIG_KEYS}
         self.initial_config["today"] = config["today"] if config["today_frozen"] else None
 
-    def call(self, method: str, resource: str, body: t.Any = None) -> t.Any:
-        response = requests.request(method, f"{self.control_url}/{resource}", json=body, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
     def reset(self, active: t.Optional[list[dict[str, t.Any]]] = None, history: t.Optional[list[dict[str, t.Any]]] = None) -> None:
         """Exactly these sessions (default: the contract's example) and history; no faults; the starting configuration."""
-        self.call("POST", "reset", {"active": active if active is not None else [SEED_SESSION], "history": history or []})
-        self.call("PUT", "config", self.initial_config)
+        self.named("reset", {"active": active if active is not None else [SEED_SESSION], "history": history or []})
+        self.named("config", self.initial_config)
 
     def fault(self, **fault: t.Any) -> None:
-        self.call("POST", "faults", fault)
+        self.named("fault", fault)
 
     def requests(self, endpoint: str = "active") -> int:
-        return self.call("GET", "requests")[endpoint]
+        return self.named("counters")[endpoint]
 
 
 def history_records(count: int, day: date, mode: str = "tcp") -> list[dict[str, t.Any]]:

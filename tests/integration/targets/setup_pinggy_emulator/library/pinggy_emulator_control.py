@@ -147,7 +147,7 @@ json:
   type: raw
 """
 
-import json
+import importlib.util
 import os
 import secrets
 import signal
@@ -157,20 +157,11 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
 
-# action -> (HTTP method, resource below /_emulator/, whether it changes the emulator)
-CALLS = {
-    "reset": ("POST", "reset", True),
-    "add_sessions": ("POST", "sessions", True),
-    "add_history": ("POST", "history", True),
-    "fault": ("POST", "faults", True),
-    "clear_faults": ("DELETE", "faults", True),
-    "config": ("PUT", "config", True),
-    "counters": ("GET", "requests", False),
-    "clear_counters": ("DELETE", "requests", True),
-    "state": ("GET", "state", False),
-}
+# The control API's calls (by action) are the shared client's, tests/emulator/control.py: see control_client().
+CALL_ACTIONS = ["reset", "add_sessions", "add_history", "fault", "clear_faults", "config", "counters", "clear_counters",
+                "state"]
+READ_ONLY = ("counters", "state")
 FAULT_KEYS = ("kind", "status", "retry_after", "delay", "body", "size", "endpoint", "page", "count")
 
 
@@ -205,15 +196,31 @@ def playbook_pid():
     return found
 
 
-def call(module, method, resource, body=None):
-    data = None if body is None else json.dumps(body)
+def control_client(module):
+    """tests/emulator/control.py of the collection ansible-test runs (its ANSIBLE_COLLECTIONS_PATH), loaded by path:
+    a module under test support gets no module_utils from tests/."""
+    paths = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.environ.get("ANSIBLE_COLLECTIONS_PATHS") or ""
+    for base in paths.split(os.pathsep):
+        path = os.path.join(base, "ansible_collections", "pinggy", "tunnels", "tests", "emulator", "control.py")
+        if base and os.path.isfile(path):
+            spec = importlib.util.spec_from_file_location("pinggy_emulator_control_client", path)
+            client = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(client)
+            return client
+    module.fail_json(msg="ANSIBLE_COLLECTIONS_PATH: no pinggy/tunnels/tests/emulator/control.py under %r" % paths)
+
+
+def call(module, name, body=None):
+    """The control API call named name (tests/emulator/control.py CALLS, or remove_session), its JSON answer."""
+    client = control_client(module)
+    session = module.params["session_id"]
     try:
-        response = open_url("%s/%s" % (module.params["url"].rstrip("/"), resource), method=method, data=data,
-                            headers={"Content-Type": "application/json"}, timeout=30)
-        text = response.read()
-    except Exception as error:  # pylint: disable=broad-except
-        module.fail_json(msg="emulator control API %s %s failed: %s" % (method, resource, error))
-    return json.loads(text) if text else None
+        connection = client.ControlClient(module.params["url"])
+        if name == "remove_session":
+            return connection.remove_session(session)
+        return connection.named(name, body)
+    except client.ControlError as error:
+        module.fail_json(msg=str(error))
 
 
 def start(module):
@@ -267,7 +274,7 @@ def stop(module):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            action=dict(type="str", required=True, choices=["start", "stop"] + list(CALLS) + ["remove_session"]),
+            action=dict(type="str", required=True, choices=["start", "stop"] + CALL_ACTIONS + ["remove_session"]),
             url=dict(type="str"),
             active=dict(type="list", elements="dict"),
             history=dict(type="list", elements="dict"),
@@ -305,10 +312,6 @@ def main():
         stop(module)
     if not params["url"]:
         module.fail_json(msg="url: required for action=%s" % action)
-    if action == "remove_session":
-        resource = "sessions" if params["session_id"] is None else "sessions/%s" % params["session_id"]
-        module.exit_json(changed=True, json=call(module, "DELETE", resource))
-    method, resource, changed = CALLS[action]
     body = None
     if action == "reset":
         body = dict((key, params[key]) for key in ("active", "history", "generate", "history_count", "seed") if params[key] is not None)
@@ -318,11 +321,11 @@ def main():
         body = dict((key, params[key]) for key in FAULT_KEYS if params[key] is not None)
     elif action == "config":
         body = params["config"]
-    answer = call(module, method, resource, body)
+    answer = call(module, action, body)
     if action == "reset" and params["config"]:
-        call(module, "PUT", "config", params["config"])
-        answer = call(module, "GET", "state")
-    module.exit_json(changed=changed, json=answer)
+        call(module, "config", params["config"])
+        answer = call(module, "state")
+    module.exit_json(changed=action not in READ_ONLY, json=answer)
 
 
 if __name__ == "__main__":
