@@ -33,12 +33,9 @@ pids=()
 cleanup() {
   local rc=$?
   if [ ${#pids[@]} -gt 0 ]; then kill "${pids[@]}" 2>/dev/null || true; fi
-  # Killing the namespace's systemd ends ansible-rulebook and everything it started in there.
-  systemd_ns_stop || rc=1
+  # Stopping the namespace's systemd ends ansible-rulebook and everything it started in there.
+  systemd_ns_teardown "$service_user" "$work" || rc=1
   if [ -n "$rulebook_pid" ]; then wait "$rulebook_pid" 2>/dev/null || true; fi
-  userdel "$service_user" 2>/dev/null || true
-  groupdel "$service_user" 2>/dev/null || true
-  rm -rf "$work"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -72,18 +69,10 @@ while True:
 PY
 }
 
-[ "$(id -u)" = 0 ] || fail "needs root: it boots systemd in namespaces and creates a system user"
-ensure_openssh
-if [ ! -x /lib/systemd/systemd ]; then
-  echo "installing systemd (Debian package; installing it starts nothing here)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
-fi
+systemd_ns_prerequisites || fail "the prerequisites are missing (see above)"
 install_collection "$work" || fail "the collection did not install from its tarball"
 # What the namespace hides under /tmp, /var/tmp or /run and ansible-rulebook needs: carried in, read-only.
-carry=()
-for dir in "$PINGGY_EDA_VENV" "$(dirname "$(dirname "$(command -v python3)")")"; do
-  case "$(realpath -m "$dir")" in /tmp/*|/var/tmp/*|/run/*) carry+=("$(realpath "$dir")") ;; esac
-done
+mapfile -t carry < <(systemd_ns_hidden "$PINGGY_EDA_VENV" "$(dirname "$(dirname "$(command -v python3)")")")
 
 step "boot systemd in a namespace"
 systemd_ns_boot "$work" "${carry[@]}" || fail "systemd could not boot in a namespace on this machine (see above)"

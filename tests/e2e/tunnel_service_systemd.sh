@@ -28,10 +28,7 @@ pids=()
 cleanup() {
   local rc=$?
   if [ ${#pids[@]} -gt 0 ]; then kill "${pids[@]}" 2>/dev/null || true; fi
-  systemd_ns_stop || rc=1
-  userdel "$service_user" 2>/dev/null || true
-  groupdel "$service_user" 2>/dev/null || true
-  rm -rf "$work"
+  systemd_ns_teardown "$service_user" "$work" || rc=1
   exit "$rc"
 }
 trap cleanup EXIT
@@ -42,21 +39,12 @@ export ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ANSIBLE_LOCALHOST_WARNING=f
 inside() { systemd_ns_run "$@"; }
 show() { inside systemctl show --value -p "$2" "$unit_prefix$1.service"; }
 
-[ "$(id -u)" = 0 ] || fail "needs root: it boots systemd in namespaces and creates a system user"
-ensure_openssh
-if [ ! -x /lib/systemd/systemd ]; then
-  echo "installing systemd (Debian package; installing it starts nothing here)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
-fi
+systemd_ns_prerequisites || fail "the prerequisites are missing (see above)"
 # Paths the namespace hides (its own /tmp, /var/tmp, /run) that ansible needs there: carried in, read-only. Those are
 # the collections and the whole virtualenv ansible-playbook runs from (bin/ alone has no site-packages): a clone
 # under /tmp, as CI makes, has its .venv there.
-carry=()
 IFS=: read -ra collection_paths <<< "${ANSIBLE_COLLECTIONS_PATH:-}"
-ansible_env=$(dirname "$(dirname "$(command -v ansible-playbook)")")
-for dir in "${collection_paths[@]}" "$ansible_env"; do
-  case "$(realpath -m "$dir")" in /tmp/*|/var/tmp/*|/run/*) carry+=("$(realpath "$dir")") ;; esac
-done
+mapfile -t carry < <(systemd_ns_hidden "${collection_paths[@]}" "$(dirname "$(dirname "$(command -v ansible-playbook)")")")
 
 step "boot systemd in a namespace"
 systemd_ns_boot "$work" "${carry[@]}" || fail "systemd could not boot in a namespace on this machine (see above)"

@@ -61,40 +61,38 @@ core_python() {
 
 venv_dir() { if [ "$1" = "$MAIN_CORE" ]; then echo "$ROOT/.venv"; else echo "$ROOT/.venv-$1"; fi; }
 
-# Create (once) the virtualenv of a core, with the pinned ranges of tests/requirements-*.txt.
-ensure_venv() {
-  local core=$1 venv python stamp reqs
-  venv=$(venv_dir "$core")
-  reqs="$ROOT/tests/requirements-core-$core.txt"
-  [ "$core" = "$MAIN_CORE" ] && reqs="$ROOT/tests/requirements-dev.txt"
+# Create (once, per content of the requirements file) VENV with PYTHON and REQS; the venv's path on stdout.
+build_venv() {
+  local venv=$1 python=$2 reqs=$3 stamp
   stamp="$venv/.installed-$(sha256sum "$reqs" | cut -c1-16)"
   if [ ! -e "$stamp" ]; then
-    python=$(core_python "$core") || { echo "no Python for ansible-core $core" >&2; return 1; }
     log "creating $venv ($python, $(basename "$reqs"))" >&2
     "$python" -m venv --clear "$venv" >&2
     "$venv/bin/python" -m pip install --quiet --upgrade pip >&2
     "$venv/bin/python" -m pip install --quiet -r "$reqs" >&2
-    "$venv/bin/python" "$ROOT/tests/utils/ansible_test_offline.py" "$venv/bin/python" >&2
+    if [ -x "$venv/bin/ansible-test" ]; then "$venv/bin/python" "$ROOT/tests/utils/ansible_test_offline.py" "$venv/bin/python" >&2; fi
     touch "$stamp"
   fi
+  echo "$venv"
+}
+
+# The virtualenv of a core, with the pinned ranges of tests/requirements-*.txt.
+ensure_venv() {
+  local core=$1 venv python reqs
+  reqs="$ROOT/tests/requirements-core-$core.txt"
+  [ "$core" = "$MAIN_CORE" ] && reqs="$ROOT/tests/requirements-dev.txt"
+  python=$(core_python "$core") || { echo "no Python for ansible-core $core" >&2; return 1; }
+  venv=$(build_venv "$(venv_dir "$core")" "$python" "$reqs")
   [ "$core" = "$MAIN_CORE" ] && ensure_check_tools "$venv"
   echo "$venv"
 }
 
 # Event-Driven Ansible (issue 24): the real ansible-rulebook in a virtualenv of its own (.venv-eda, from
-# tests/requirements-eda.txt), so its dependencies never change the main one; built once, like ensure_venv.
+# tests/requirements-eda.txt), so its dependencies never change the main one.
 ensure_eda_venv() {
-  local venv="$ROOT/.venv-eda" reqs="$ROOT/tests/requirements-eda.txt" python stamp
-  stamp="$venv/.installed-$(sha256sum "$reqs" | cut -c1-16)"
-  if [ ! -e "$stamp" ]; then
-    python=$(core_python "$MAIN_CORE") || { echo "no Python for ansible-rulebook" >&2; return 1; }
-    log "creating $venv ($python, $(basename "$reqs"))" >&2
-    "$python" -m venv --clear "$venv" >&2
-    "$venv/bin/python" -m pip install --quiet --upgrade pip >&2
-    "$venv/bin/python" -m pip install --quiet -r "$reqs" >&2
-    touch "$stamp"
-  fi
-  echo "$venv"
+  local python
+  python=$(core_python "$MAIN_CORE") || { echo "no Python for ansible-rulebook" >&2; return 1; }
+  build_venv "$ROOT/.venv-eda" "$python" "$ROOT/tests/requirements-eda.txt"
 }
 
 # ansible-rulebook runs its rules in Drools: a Java 17+ runtime. Installed with apt where java is missing or older;

@@ -140,3 +140,34 @@ systemd_ns_stop() {
   systemd_ns_check_host || return 1
   rm -f "${systemd_ns_sentinels[@]}"
 }
+
+# What a script that boots systemd needs on the host: root, the OpenSSH client and server (lib/sshd.sh's
+# ensure_openssh), and systemd itself (installing the package starts nothing here). Fails with the reason.
+systemd_ns_prerequisites() {
+  [ "$(id -u)" = 0 ] || { echo "needs root: it boots systemd in namespaces and creates a system user" >&2; return 1; }
+  ensure_openssh
+  if [ ! -x /lib/systemd/systemd ]; then
+    echo "installing systemd (Debian package; installing it starts nothing here)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
+  fi
+}
+
+# systemd_ns_hidden DIR...: those of the DIRs the namespace hides (they lie under /tmp, /var/tmp or /run), resolved,
+# one a line: what systemd_ns_boot must carry in read-only (a clone under /tmp, as CI makes, has its .venv there).
+systemd_ns_hidden() {
+  local dir
+  for dir in "$@"; do
+    case "$(realpath -m "$dir")" in /tmp/*|/var/tmp/*|/run/*) realpath "$dir" ;; esac
+  done
+}
+
+# systemd_ns_teardown USER WORK: the common end of such a script's EXIT trap: stop the namespace's systemd, remove the
+# system user and group and the work directory. Non-zero when systemd_ns_stop found something left.
+systemd_ns_teardown() {
+  local rc=0
+  systemd_ns_stop || rc=1
+  userdel "$1" 2>/dev/null || true
+  groupdel "$1" 2>/dev/null || true
+  rm -rf "$2"
+  return "$rc"
+}
