@@ -78,25 +78,25 @@ start_rulebook "$work" "$work/rulebook.yml" "$work/inventory.yml"
 wait_for_lines "$log" "E2E snapshot" 1 180 || fail "no snapshot event"
 echo "snapshot seen"
 
-emulator_call DELETE sessions/db-1
+emulator_call DELETE sessions/db-1 >/dev/null
 wait_for_lines "$log" "E2E tunnel_down db-1" 1 30 || fail "no tunnel_down for the removed session"
 wait_for_lines "$log" "E2E expectations_unmet" 1 30 || fail "no expectations_unmet"
 echo "session removed: tunnel_down, expectations_unmet"
 
-emulator_call POST sessions "$(db db-2)"
+emulator_call POST sessions "$(db db-2)" >/dev/null
 wait_for_lines "$log" "E2E tunnel_up db-2" 1 30 || fail "no tunnel_up for the session added back"
 wait_for_lines "$log" "E2E expectations_met" 1 30 || fail "no expectations_met"
 echo "session added back: tunnel_up, expectations_met"
 
-emulator_call POST sessions "$(hostile hostile-2)"
+emulator_call POST sessions "$(hostile hostile-2)" >/dev/null
 wait_for_lines "$log" "E2E tunnel_up hostile-2 {{ lookup('ansible.builtin.pipe', 'touch $marker') }} customdomain \$(touch $marker)" 1 30 \
   || fail "the hostile tunnel's template and shell text did not arrive as text"
 echo "hostile tunnel: its template and shell text printed as text"
 
-emulator_call POST faults '{"kind": "status", "status": 503, "count": 0}'
+emulator_call POST faults '{"kind": "status", "status": 503, "count": 0}' >/dev/null
 wait_for_lines "$log" "E2E api_error" 1 30 || fail "no api_error during the 503 period"
 sleep 5  # several failed polls: still one api_error
-emulator_call DELETE faults
+emulator_call DELETE faults >/dev/null
 wait_for_lines "$log" "E2E api_recovered" 1 30 || fail "no api_recovered after the 503 period"
 sleep 3
 rulebook_running || fail "ansible-rulebook stopped after the API failures"

@@ -4,7 +4,8 @@
 #   source tests/e2e/lib/emulator.sh; emulator_reset '[{"id": "t1", "mode": "tcp", "port": 1}]'
 EMULATOR_CONTROL="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../emulator" && pwd)/control.py"
 
-# emulator_call METHOD RESOURCE [JSON_BODY]: the control API's JSON answer on stdout.
+# emulator_call METHOD RESOURCE [JSON_BODY]: the control API's JSON answer on stdout. It may hold tunnel tokens (a
+# session moved to the history keeps its token): send it to /dev/null unless the script reads it.
 emulator_call() { python3 "$EMULATOR_CONTROL" --url "${PINGGY_EMULATOR_URL:?}" "$@"; }
 
 # emulator_reset ACTIVE_JSON: the active sessions become exactly that JSON list (default none), the history empty,
