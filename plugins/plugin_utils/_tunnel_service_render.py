@@ -34,6 +34,11 @@ def _known_hosts_file(merged: t.Mapping[str, t.Any], name: str) -> str:
     return posixpath.join(merged["state_dir"], f"{name}.known_hosts")
 
 
+def _server(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> str:
+    """The server the tunnel connects to: its own (a regional one) or tunnel_service_server."""
+    return t.cast(str, tunnel["server"] or merged["server"])
+
+
 def _plan_entry(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     name = tunnel["name"]
     unit = f"{merged['unit_prefix']}{name}.service"
@@ -48,6 +53,8 @@ def _plan_entry(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) ->
         "local_port": tunnel["local_port"],
         "has_token": tunnel["token"] is not None,
         "options": [shown_option(option) for option in tunnel["options"]],
+        "domains": tunnel["domains"],
+        "server": _server(tunnel, merged),
         "unit": unit,
         "unit_file": posixpath.join(merged["unit_dir"], unit),
         "config_file": posixpath.join(merged["config_dir"], f"{name}.conf"),
@@ -70,15 +77,18 @@ def _tunnel_lines(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) 
     """The lines that say which tunnel to open: the server, the token and keywords (User), the forward, the options."""
     # RemoteCommand expands %-tokens: a literal % is written %%.
     remote_command = " ".join(option.replace("%", "%%") for option in tunnel["options"])
+    target = _forward_target(tunnel["local_host"], tunnel["local_port"])
     lines = [
         f"# Managed by Ansible (pinggy.tunnels.tunnel_service): Pinggy tunnel {tunnel['name']}.",
         "# It holds the tunnel's token and options: keep it readable only by the user that runs ssh.",
         f"Host {HOST_ALIAS}",
-        f"  HostName {merged['server'].replace('%', '%%')}",  # HostName expands %-tokens; a scope id's % is %%
+        f"  HostName {_server(tunnel, merged).replace('%', '%%')}",  # HostName expands %-tokens; a scope id's % is %%
         f"  Port {merged['port']}",
         f"  User {_user(tunnel)}",
-        f"  RemoteForward 0 {_forward_target(tunnel['local_host'], tunnel['local_port'])}",
+        f"  RemoteForward 0 {target}",
     ]
+    # A custom domain is one more forward, bound to the domain (Pinggy's -R<domain>:0:<target>).
+    lines += [f"  RemoteForward {domain}:0 {target}" for domain in tunnel["domains"]]
     if remote_command:  # without options ssh asks for a session, where Pinggy prints the tunnel's URLs
         lines.append(f"  RemoteCommand {remote_command}")
     return lines
