@@ -188,3 +188,32 @@ def test_openssh_reads_each_domain_as_a_forward_and_the_tunnel_server_as_the_hos
     assert set(resolved) == set(baseline) and resolved["hostname"] == ["fe80::2%enp0s3"]
     assert resolved["remoteforward"] == ["0 [fe80::1%eth0]:8080", "[app.example.com]:0 [fe80::1%eth0]:8080",
                                          "[api.example.org]:0 [fe80::1%eth0]:8080"]
+
+
+def test_stale_tunnels_are_the_deployed_configs_the_list_no_longer_names() -> None:
+    found = ["/srv/conf/web.conf", "/srv/conf/old-web.conf", "/srv/conf/gone.conf", "/srv/conf/db.conf"]
+    tunnels = [_tunnel(name="web"), {"name": "db", "state": "absent"}, {"name": "new", "local_port": 9000}]
+    settings = {**SETTINGS, "config_dir": "/srv/conf", "state_dir": "/srv/state", "unit_dir": "/srv/units", "unit_prefix": "pt-"}
+    assert render.stale(found, tunnels, settings) == [
+        {"name": "gone", "state": "absent", "unit": "pt-gone.service", "unit_file": "/srv/units/pt-gone.service",
+         "config_file": "/srv/conf/gone.conf", "known_hosts_file": "/srv/state/gone.known_hosts"},
+        {"name": "old-web", "state": "absent", "unit": "pt-old-web.service", "unit_file": "/srv/units/pt-old-web.service",
+         "config_file": "/srv/conf/old-web.conf", "known_hosts_file": "/srv/state/old-web.known_hosts"},
+    ]
+
+
+@pytest.mark.parametrize("path", ["/srv/conf/Web.conf", "/srv/conf/.conf", "/srv/conf/-x.conf", "/srv/conf/web.conf.bak",
+                                  "/srv/conf/web", "/srv/conf/a b.conf", "/srv/conf/web.conf~", "/srv/conf/" + "a" * 64 + ".conf"])
+def test_files_the_role_never_names_so_are_never_stale(path: str) -> None:
+    assert render.stale([path], [], SETTINGS) == []
+
+
+@pytest.mark.parametrize("found", ["/srv/conf/web.conf", [42], None])
+def test_stale_takes_a_list_of_paths_only(found: t.Any) -> None:
+    with pytest.raises(TunnelServiceError, match="^tunnel_service: the deployed config files must be a list of paths$"):
+        render.stale(found, [], SETTINGS)
+
+
+def test_stale_checks_the_tunnels_and_settings_first() -> None:
+    with pytest.raises(TunnelServiceError, match="^tunnel_service: tunnel 'web' is listed twice$"):
+        render.stale([], [_tunnel(), _tunnel()], SETTINGS)
