@@ -8,7 +8,8 @@
 # with their mode, token name and options; the inventory makes the tcp one a host that `ansible -m ping` reaches through
 # the tunnel; basic auth is enforced through the http one; the gate (with the role's expectations) passes. A second run
 # changes nothing; check mode with --diff changes nothing and shows no secret; a renamed tunnel's old files stay, or
-# with tunnel_service_exclusive go (check mode naming them first); state: absent removes every file and,
+# with tunnel_service_exclusive go (check mode naming them first); two custom domains of an http tunnel with its own
+# server reach the web server through the emulator's SSH front; state: absent removes every file and,
 # the processes stopped, the gate fails. The token and the password appear in no unit, command line (ps), client log
 # or Ansible output (-vvv).
 # Needs PINGGY_API_URL, PINGGY_API_KEY, PINGGY_EMULATOR_URL and PINGGY_EMULATOR_SSH_PORT
@@ -168,6 +169,49 @@ for file in "$fleet/etc/new.conf" "$fleet/etc/keep.conf" "$fleet/units/pinggy-tu
 done
 deploy_fleet > "$work/fleet4.out" 2>&1 || { cat "$work/fleet4.out"; fail "the second exclusive run failed"; }
 [ "$(changed_count "$work/fleet4.out")" -eq 0 ] || { cat "$work/fleet4.out"; fail "the second exclusive run changed something"; }
+step "custom domains and a tunnel's own server"
+# 0d. Issue 25: an http tunnel with two custom domains and its own server (the emulator's, while the role's server is
+# a name that must never be contacted): its ssh config forwards three times (ssh -G reads each), and each of the three
+# sessions the SSH front records reaches the local web server.
+domains_token="e2eDom$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
+cat > "$fleet.yml" <<YAML
+tunnel_service_server: server.invalid
+tunnel_service_port: $PINGGY_EMULATOR_SSH_PORT
+tunnel_service_known_hosts: ["$host_key"]
+tunnel_service_user: $service_user
+tunnel_service_config_dir: $fleet/etc
+tunnel_service_state_dir: $fleet/state
+tunnel_service_unit_dir: $fleet/units
+tunnel_service_manage_service: false
+tunnel_service_tunnels: [{name: shop, mode: http, local_port: $web_port, token: $domains_token, server: 127.0.0.1,
+                          domains: [shop.example.com, www.shop.example.com]}]
+YAML
+deploy_fleet > "$work/domains.out" 2>&1 || { cat "$work/domains.out"; fail "the role refused custom domains"; }
+ssh -G -F "$fleet/etc/shop.conf" pinggy-tunnel > "$work/domains.G"
+for line in "hostname 127.0.0.1" "remoteforward 0 [localhost]:$web_port" "remoteforward [shop.example.com]:0 [localhost]:$web_port" \
+            "remoteforward [www.shop.example.com]:0 [localhost]:$web_port"; do
+  grep -qxF "$line" "$work/domains.G" || { cat "$work/domains.G"; fail "ssh -G does not read '$line'"; }
+done
+read -ra argv <<< "$(sed -n 's/^ExecStart=//p' "$fleet/units/pinggy-tunnel-shop.service")"
+setpriv --reuid="$service_user" --regid="$service_user" --init-groups -- "${argv[@]}" < /dev/null > "$work/domains.log" 2>&1 &
+pids+=($!)
+python3 - "$PINGGY_API_URL" "$domains_token" <<'PY' || { cat "$work/domains.log"; fail "the custom domains do not reach the local server"; }
+import json, os, sys, time, urllib.request
+url, token = sys.argv[1:]
+deadline = time.monotonic() + 20
+while True:
+    request = urllib.request.Request(f"{url}/session/active", headers={"Authorization": f"Bearer {os.environ['PINGGY_API_KEY']}"})
+    ports = [s["port"] for s in json.load(urllib.request.urlopen(request, timeout=10)) if s["tokenName"] == token]
+    if len(ports) == 3:
+        break
+    if time.monotonic() > deadline:
+        sys.exit(f"expected 3 forwards of the tunnel, found {len(ports)}")
+    time.sleep(0.2)
+for port in ports:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=10).read()
+    assert body == b"hello through pinggy\n", (port, body)
+PY
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
 rm -rf "$fleet"
 
 step "deploy, then again"
