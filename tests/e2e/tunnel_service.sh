@@ -145,8 +145,9 @@ YAML
 }
 deploy_fleet() { ansible-playbook "$work/scoped_play.yml" -e "@$fleet.yml" "$@"; }
 old_files=("$fleet/etc/old.conf" "$fleet/units/pinggy-tunnel-old.service" "$fleet/state/old.known_hosts")
-write_fleet_vars old false
+write_fleet_vars old true  # on a new host: nothing to remove, no warning
 deploy_fleet > "$work/fleet1.out" 2>&1 || { cat "$work/fleet1.out"; fail "the role failed to deploy 'old'"; }
+! grep -q "WARNING.*$fleet" "$work/fleet1.out" || { cat "$work/fleet1.out"; fail "exclusive warned on a new host"; }
 printf '# not the role'"'"'s\nHost x\n' > "$fleet/etc/foreign.conf"
 head -1 "$fleet/etc/old.conf" > "$work/headed.conf" && ln -s "$work/headed.conf" "$fleet/etc/linked.conf"
 write_fleet_vars new false
