@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) pinggy.tunnels contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the tunnel_service role: check the tunnels, plan their files, render their ssh client configs.
+"""Filters of the tunnel_service role: check the tunnels, plan their files, render their ssh client configs, name the
+deployed tunnels no longer listed.
 
-Documentation: tunnel_service_plan.yml, tunnel_service_ssh_config.yml and tunnel_service_ssh_configs.yml beside this
-file. The rules live in plugins/plugin_utils: the option grammar in ``_tunnel_service_options``, the checks of
-tunnels and settings (and the role's defaults) in ``_tunnel_service_checks``, the rendering in
-``_tunnel_service_render``. No message ever quotes a token, a basic-auth password or a key.
+Documentation: tunnel_service_plan.yml, tunnel_service_ssh_config.yml, tunnel_service_ssh_configs.yml and
+tunnel_service_stale.yml beside this file. The rules live in plugins/plugin_utils: the option grammar in
+``_tunnel_service_options``, the checks of tunnels and settings (and the role's defaults) in ``_tunnel_service_checks``,
+the rendering in ``_tunnel_service_render``. No message ever quotes a token, a basic-auth password or a key.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def _as_filter_error(function: F) -> F:
 tunnel_service_plan = _as_filter_error(render.plan)
 tunnel_service_ssh_config = _as_filter_error(render.ssh_config)
 tunnel_service_ssh_configs = _as_filter_error(render.ssh_configs)
+tunnel_service_stale = _as_filter_error(render.stale)
 
 
 class FilterModule:
@@ -46,4 +48,5 @@ class FilterModule:
             "tunnel_service_plan": tunnel_service_plan,
             "tunnel_service_ssh_config": tunnel_service_ssh_config,
             "tunnel_service_ssh_configs": tunnel_service_ssh_configs,
+            "tunnel_service_stale": tunnel_service_stale,
         }

@@ -19,6 +19,7 @@ import typing as t
 import yaml
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import host_problem
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_options import HOSTNAME, option_problem, shown_option
 
 # OpenSSH forwards TCP only: a UDP tunnel needs the Pinggy app.
@@ -38,8 +39,11 @@ ACCOUNT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 UNIT_PREFIX = re.compile(r"[A-Za-z0-9_.-]*")
 # A tunnel's defaults (documented in the role's argument_specs, which a test holds to these).
-TUNNEL_DEFAULTS: dict[str, t.Any] = {"mode": "http", "local_host": "localhost", "force": False, "options": [], "state": "present"}
-TUNNEL_KEYS = ("name", "mode", "local_port", "local_host", "token", "token_name", "options", "force", "state")
+TUNNEL_DEFAULTS: dict[str, t.Any] = {"mode": "http", "local_host": "localhost", "force": False, "options": [], "domains": [],
+                                     "state": "present"}
+TUNNEL_KEYS = ("name", "mode", "local_port", "local_host", "token", "token_name", "options", "force", "domains", "server", "state")
+# Pinggy serves custom domains on http and tls tunnels only.
+DOMAIN_MODES = ("http", "tls")
 # The settings, each the role variable tunnel_service_<name>; the order is the one messages list them in.
 SETTINGS = ("server", "port", "keepalive_interval", "keepalive_count", "strict_host_key_checking", "known_hosts", "config_dir",
             "state_dir", "unit_dir", "unit_prefix", "connect_timeout", "user", "group", "ssh_command")
@@ -179,6 +183,44 @@ def _options(label: str, tunnel: t.Mapping[str, t.Any], mode: str) -> list[str]:
     return list(options)
 
 
+def _domains(label: str, tunnel: t.Mapping[str, t.Any], mode: str, token: t.Optional[str]) -> list[str]:
+    """The tunnel's custom domains (each an extra RemoteForward): DNS host names of two labels or more, each once."""
+    domains = tunnel.get("domains") or TUNNEL_DEFAULTS["domains"]
+    if not isinstance(domains, list):
+        raise _fail(f"{label}: domains must be a list of custom domains such as app.example.com")
+    if domains and mode not in DOMAIN_MODES:
+        raise _fail(f"{label}: domains apply to http and tls tunnels only, as Pinggy's custom domains do (this one is {mode})")
+    if domains and not token:
+        raise _fail(f"{label}: domains are Pinggy Pro custom domains, so they need the token they are configured for")
+    seen: set[str] = set()
+    for domain in domains:
+        problem = host_problem(domain, single_label=False)
+        if problem:
+            raise _fail(f"{label}: domain {domain!r} {problem}; expected a DNS host name such as app.example.com")
+        if domain.lower() in seen:
+            raise _fail(f"{label}: domain {domain!r} is listed twice")
+        seen.add(domain.lower())
+    return list(domains)
+
+
+def _server_problem(setting: str, server: t.Any) -> t.Optional[TunnelServiceError]:
+    """The error for a server (the role's or a tunnel's) that is not a host name or an IP address, or None."""
+    if isinstance(server, str) and is_host(server):
+        return None
+    return _fail(f"{setting} must be a host name or an IP address{SCOPE_RULE}, got {server!r}")
+
+
+def _server(label: str, tunnel: t.Mapping[str, t.Any]) -> t.Optional[str]:
+    """The tunnel's own server (a regional one), or None for tunnel_service_server."""
+    server = tunnel.get("server")
+    if server is None or server == "":
+        return None
+    problem = _server_problem(f"{label}: server", server)
+    if problem:
+        raise problem
+    return t.cast(str, server)
+
+
 def _validated_tunnel(index: int, tunnel: t.Any, seen: set[str]) -> dict[str, t.Any]:
     # Checked in this order so that a tunnel with several problems is always reported by the same one.
     name = _tunnel_name(index, tunnel, seen)
@@ -194,9 +236,11 @@ def _validated_tunnel(index: int, tunnel: t.Any, seen: set[str]) -> dict[str, t.
     token_name = _token_name(label, tunnel)
     force = _force(label, tunnel, token)
     options = _options(label, tunnel, mode)
+    domains = _domains(label, tunnel, mode, token)
+    server = _server(label, tunnel)
     return {
         "name": name, "mode": mode, "state": state, "local_host": local_host, "local_port": local_port,
-        "token": token, "token_name": token_name, "force": force, "options": options,
+        "token": token, "token_name": token_name, "force": force, "options": options, "domains": domains, "server": server,
     }
 
 
@@ -254,8 +298,9 @@ def checked_settings(settings: t.Optional[t.Mapping[str, t.Any]]) -> dict[str, t
     unknown = sorted(str(key) for key in merged if key not in DEFAULTS)
     if unknown:
         raise _fail(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(SETTINGS)}")
-    if not isinstance(merged["server"], str) or not is_host(merged["server"]):
-        raise _fail(f"tunnel_service_server must be a host name or an IP address{SCOPE_RULE}, got {merged['server']!r}")
+    problem = _server_problem("tunnel_service_server", merged["server"])
+    if problem:
+        raise problem
     _check_numbers(merged)
     if merged["strict_host_key_checking"] not in ("yes", "accept-new"):
         raise _fail(f"tunnel_service_strict_host_key_checking must be yes or accept-new, got {merged['strict_host_key_checking']!r}")

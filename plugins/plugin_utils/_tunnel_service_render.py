@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the tunnel_service role writes, rendered from checked tunnels and settings (private: not a public API).
 
-The plan (per tunnel: its unit and files, no secret) and the ssh client configs (the token and the options). The
+The plan (per tunnel: its unit and files, no secret), the ssh client configs (the token and the options) and the
+deployed tunnels no longer listed (``stale``, for ``tunnel_service_exclusive``). The
 values were checked for their lines by ``_tunnel_service_checks``; here what ssh would expand is escaped. Each entry
 point checks the tunnels once, so rendering every config is O(n).
 """
@@ -14,6 +15,7 @@ import posixpath
 import typing as t
 
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_checks import (
+    NAME,
     TunnelServiceError,
     checked_settings,
     validated_tunnels,
@@ -34,9 +36,24 @@ def _known_hosts_file(merged: t.Mapping[str, t.Any], name: str) -> str:
     return posixpath.join(merged["state_dir"], f"{name}.known_hosts")
 
 
+def _server(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> str:
+    """The server the tunnel connects to: its own (a regional one) or tunnel_service_server."""
+    return t.cast(str, tunnel["server"] or merged["server"])
+
+
+def _files(name: str, merged: t.Mapping[str, t.Any]) -> dict[str, str]:
+    """The unit and the files the role writes for tunnel ``name``."""
+    unit = f"{merged['unit_prefix']}{name}.service"
+    return {
+        "unit": unit,
+        "unit_file": posixpath.join(merged["unit_dir"], unit),
+        "config_file": posixpath.join(merged["config_dir"], f"{name}.conf"),
+        "known_hosts_file": _known_hosts_file(merged, name),
+    }
+
+
 def _plan_entry(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     name = tunnel["name"]
-    unit = f"{merged['unit_prefix']}{name}.service"
     expectation: dict[str, t.Any] = {"mode": tunnel["mode"]}
     if tunnel["token_name"]:
         expectation["token_name"] = tunnel["token_name"]
@@ -48,10 +65,9 @@ def _plan_entry(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) ->
         "local_port": tunnel["local_port"],
         "has_token": tunnel["token"] is not None,
         "options": [shown_option(option) for option in tunnel["options"]],
-        "unit": unit,
-        "unit_file": posixpath.join(merged["unit_dir"], unit),
-        "config_file": posixpath.join(merged["config_dir"], f"{name}.conf"),
-        "known_hosts_file": _known_hosts_file(merged, name),
+        "domains": tunnel["domains"],
+        "server": _server(tunnel, merged),
+        **_files(name, merged),
         "expectation": expectation,
     }
 
@@ -62,6 +78,25 @@ def plan(tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> 
     return [_plan_entry(tunnel, merged) for tunnel in validated_tunnels(tunnels)]
 
 
+def _deployed_name(path: t.Any) -> t.Optional[str]:
+    """The tunnel name of a config file the role wrote (``<name>.conf``), or None for a file the role never names so."""
+    if not isinstance(path, str):
+        raise TunnelServiceError("tunnel_service: the deployed config files must be a list of paths")
+    name, dot, extension = posixpath.basename(path).rpartition(".")
+    return name if dot and extension == "conf" and NAME.fullmatch(name) else None
+
+
+def stale(config_files: t.Any, tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> list[dict[str, t.Any]]:
+    """The tunnels deployed on the host (``config_files``: the role's config files found there) that ``tunnels`` does
+    not list, by name, each as an absent tunnel: its name, ``state: absent``, its unit and its files."""
+    merged = checked_settings(settings)
+    listed = {tunnel["name"] for tunnel in validated_tunnels(tunnels)}
+    if not isinstance(config_files, list):
+        raise TunnelServiceError("tunnel_service: the deployed config files must be a list of paths")
+    deployed = {name for name in map(_deployed_name, config_files) if name is not None}
+    return [{"name": name, "state": "absent", **_files(name, merged)} for name in sorted(deployed - listed)]
+
+
 def _forward_target(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -70,15 +105,18 @@ def _tunnel_lines(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) 
     """The lines that say which tunnel to open: the server, the token and keywords (User), the forward, the options."""
     # RemoteCommand expands %-tokens: a literal % is written %%.
     remote_command = " ".join(option.replace("%", "%%") for option in tunnel["options"])
+    target = _forward_target(tunnel["local_host"], tunnel["local_port"])
     lines = [
         f"# Managed by Ansible (pinggy.tunnels.tunnel_service): Pinggy tunnel {tunnel['name']}.",
         "# It holds the tunnel's token and options: keep it readable only by the user that runs ssh.",
         f"Host {HOST_ALIAS}",
-        f"  HostName {merged['server'].replace('%', '%%')}",  # HostName expands %-tokens; a scope id's % is %%
+        f"  HostName {_server(tunnel, merged).replace('%', '%%')}",  # HostName expands %-tokens; a scope id's % is %%
         f"  Port {merged['port']}",
         f"  User {_user(tunnel)}",
-        f"  RemoteForward 0 {_forward_target(tunnel['local_host'], tunnel['local_port'])}",
+        f"  RemoteForward 0 {target}",
     ]
+    # A custom domain is one more forward, bound to the domain (Pinggy's -R<domain>:0:<target>).
+    lines += [f"  RemoteForward {domain}:0 {target}" for domain in tunnel["domains"]]
     if remote_command:  # without options ssh asks for a session, where Pinggy prints the tunnel's URLs
         lines.append(f"  RemoteCommand {remote_command}")
     return lines

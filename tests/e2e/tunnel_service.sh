@@ -7,7 +7,9 @@
 # manage_service: true under a real systemd, booted in namespaces). Then: the module lists both tunnels
 # with their mode, token name and options; the inventory makes the tcp one a host that `ansible -m ping` reaches through
 # the tunnel; basic auth is enforced through the http one; the gate (with the role's expectations) passes. A second run
-# changes nothing; check mode with --diff changes nothing and shows no secret; state: absent removes every file and,
+# changes nothing; check mode with --diff changes nothing and shows no secret; a renamed tunnel's old files stay, or
+# with tunnel_service_exclusive go (check mode naming them first); two custom domains of an http tunnel with its own
+# server reach the web server through the emulator's SSH front; state: absent removes every file and,
 # the processes stopped, the gate fails. The token and the password appear in no unit, command line (ps), client log
 # or Ansible output (-vvv).
 # Needs PINGGY_API_URL, PINGGY_API_KEY, PINGGY_EMULATOR_URL and PINGGY_EMULATOR_SSH_PORT
@@ -123,6 +125,95 @@ deploy_scoped > "$work/hostile.out" 2>&1 && fail "the role took a local_host wit
 grep -qF "tunnel 'scoped': local_host must be a host name or an IP address (an IPv6 scope id only as an interface name" \
   "$work/hostile.out" || { cat "$work/hostile.out"; fail "no one-line refusal of a hostile local_host"; }
 [ ! -e "$scoped" ] || fail "the role wrote files before refusing a hostile local_host: $(find "$scoped")"
+
+step "renamed tunnels, exclusive or not"
+# 0c. Issue 25: a tunnel renamed from 'old' to 'new'. With tunnel_service_exclusive false the old one's files stay;
+# with true, check mode (--diff) names them and removes nothing, then a run removes exactly them (not a foreign
+# .conf, not a link to a file with the role's header, not the other tunnel's files), and a second run changes nothing.
+fleet="$work/fleet"
+write_fleet_vars() {  # $1: the tunnel's name, $2: exclusive
+  cat > "$fleet.yml" <<YAML
+tunnel_service_known_hosts: ["$host_key"]
+tunnel_service_user: $service_user
+tunnel_service_config_dir: $fleet/etc
+tunnel_service_state_dir: $fleet/state
+tunnel_service_unit_dir: $fleet/units
+tunnel_service_manage_service: false
+tunnel_service_exclusive: $2
+tunnel_service_tunnels: [{name: keep, mode: tcp, local_port: 22}, {name: $1, mode: http, local_port: 8080}]
+YAML
+}
+deploy_fleet() { ansible-playbook "$work/scoped_play.yml" -e "@$fleet.yml" "$@"; }
+old_files=("$fleet/etc/old.conf" "$fleet/units/pinggy-tunnel-old.service" "$fleet/state/old.known_hosts")
+write_fleet_vars old true  # on a new host: nothing to remove, no warning
+deploy_fleet > "$work/fleet1.out" 2>&1 || { cat "$work/fleet1.out"; fail "the role failed to deploy 'old'"; }
+! grep -q "WARNING.*$fleet" "$work/fleet1.out" || { cat "$work/fleet1.out"; fail "exclusive warned on a new host"; }
+printf '# not the role'"'"'s\nHost x\n' > "$fleet/etc/foreign.conf"
+head -1 "$fleet/etc/old.conf" > "$work/headed.conf" && ln -s "$work/headed.conf" "$fleet/etc/linked.conf"
+write_fleet_vars new false
+deploy_fleet > "$work/fleet2.out" 2>&1 || { cat "$work/fleet2.out"; fail "the role failed to deploy 'new'"; }
+for file in "${old_files[@]}" "$fleet/etc/new.conf"; do [ -f "$file" ] || fail "exclusive false: $file is missing"; done
+write_fleet_vars new true
+before=$(find "$fleet" | sort)
+deploy_fleet --check --diff > "$work/fleet_check.out" 2>&1 || { cat "$work/fleet_check.out"; fail "exclusive check mode failed"; }
+grep -qF "not in tunnel_service_tunnels, so removed (tunnel_service_exclusive): old\"" "$work/fleet_check.out" \
+  || { cat "$work/fleet_check.out"; fail "check mode does not name the stale tunnel"; }
+for file in "${old_files[@]}"; do
+  grep -qF "\"path\": \"$file\"" "$work/fleet_check.out" || { cat "$work/fleet_check.out"; fail "--diff does not show $file going"; }
+done
+[ "$(find "$fleet" | sort)" = "$before" ] || fail "check mode removed files"
+deploy_fleet > "$work/fleet3.out" 2>&1 || { cat "$work/fleet3.out"; fail "exclusive true failed"; }
+for file in "${old_files[@]}"; do [ ! -e "$file" ] || fail "exclusive true left $file"; done
+for file in "$fleet/etc/new.conf" "$fleet/etc/keep.conf" "$fleet/units/pinggy-tunnel-keep.service" "$fleet/etc/foreign.conf" \
+            "$fleet/etc/linked.conf" "$work/headed.conf"; do
+  [ -e "$file" ] || fail "exclusive true removed $file, which is not a stale tunnel's"
+done
+deploy_fleet > "$work/fleet4.out" 2>&1 || { cat "$work/fleet4.out"; fail "the second exclusive run failed"; }
+[ "$(changed_count "$work/fleet4.out")" -eq 0 ] || { cat "$work/fleet4.out"; fail "the second exclusive run changed something"; }
+step "custom domains and a tunnel's own server"
+# 0d. Issue 25: an http tunnel with two custom domains and its own server (the emulator's, while the role's server is
+# a name that must never be contacted): its ssh config forwards three times (ssh -G reads each), and each of the three
+# sessions the SSH front records reaches the local web server.
+domains_token="e2eDom$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
+cat > "$fleet.yml" <<YAML
+tunnel_service_server: server.invalid
+tunnel_service_port: $PINGGY_EMULATOR_SSH_PORT
+tunnel_service_known_hosts: ["$host_key"]
+tunnel_service_user: $service_user
+tunnel_service_config_dir: $fleet/etc
+tunnel_service_state_dir: $fleet/state
+tunnel_service_unit_dir: $fleet/units
+tunnel_service_manage_service: false
+tunnel_service_tunnels: [{name: shop, mode: http, local_port: $web_port, token: $domains_token, server: 127.0.0.1,
+                          domains: [shop.example.com, www.shop.example.com]}]
+YAML
+deploy_fleet > "$work/domains.out" 2>&1 || { cat "$work/domains.out"; fail "the role refused custom domains"; }
+ssh -G -F "$fleet/etc/shop.conf" pinggy-tunnel > "$work/domains.G"
+for line in "hostname 127.0.0.1" "remoteforward 0 [localhost]:$web_port" "remoteforward [shop.example.com]:0 [localhost]:$web_port" \
+            "remoteforward [www.shop.example.com]:0 [localhost]:$web_port"; do
+  grep -qxF "$line" "$work/domains.G" || { cat "$work/domains.G"; fail "ssh -G does not read '$line'"; }
+done
+read -ra argv <<< "$(sed -n 's/^ExecStart=//p' "$fleet/units/pinggy-tunnel-shop.service")"
+setpriv --reuid="$service_user" --regid="$service_user" --init-groups -- "${argv[@]}" < /dev/null > "$work/domains.log" 2>&1 &
+pids+=($!)
+python3 - "$PINGGY_API_URL" "$domains_token" <<'PY' || { cat "$work/domains.log"; fail "the custom domains do not reach the local server"; }
+import json, os, sys, time, urllib.request
+url, token = sys.argv[1:]
+deadline = time.monotonic() + 20
+while True:
+    request = urllib.request.Request(f"{url}/session/active", headers={"Authorization": f"Bearer {os.environ['PINGGY_API_KEY']}"})
+    ports = [s["port"] for s in json.load(urllib.request.urlopen(request, timeout=10)) if s["tokenName"] == token]
+    if len(ports) == 3:
+        break
+    if time.monotonic() > deadline:
+        sys.exit(f"expected 3 forwards of the tunnel, found {len(ports)}")
+    time.sleep(0.2)
+for port in ports:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=10).read()
+    assert body == b"hello through pinggy\n", (port, body)
+PY
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
+rm -rf "$fleet"
 
 step "deploy, then again"
 # 1. Deploy (at -vvv), then a second run changes nothing.

@@ -7,7 +7,8 @@
 # The role deploys two tunnels (tcp, and http with basic auth, x:https and an allow-list) to a local web server: its
 # units start (as the service user, enabled); a second run changes nothing; a changed option restarts that unit only;
 # a killed ssh is restarted by systemd (Restart=always); pinggy_sessions_info lists both with their options and the
-# gate passes; state: absent stops, disables and removes them, and the gate then fails. The tokens and the password
+# gate passes; with tunnel_service_exclusive, a renamed tunnel's old unit stops and goes (the other keeps running);
+# state: absent stops, disables and removes them, and the gate then fails. The tokens and the password
 # appear in no unit file, `systemctl show`, process list, journal or role output (-vvv).
 # Needs PINGGY_API_URL, PINGGY_API_KEY, PINGGY_EMULATOR_URL and PINGGY_EMULATOR_SSH_PORT
 # (PINGGY_EMULATOR_SSH=1 tests/utils/with_emulator.sh sets them), root, and the collection on ANSIBLE_COLLECTIONS_PATH.
@@ -113,8 +114,27 @@ for name in ssh web; do inside systemctl show "$unit_prefix$name.service"; done 
 ps -eo args > "$work/ps.txt"
 grep -q -- "-F /run/pinggy-e2e/etc/web.conf pinggy-tunnel" "$work/ps.txt" || fail "the unit's ssh is not in the process list"
 
-step "state: absent, gate fails"
+step "a renamed tunnel with exclusive: the old unit stops and goes, the other keeps running"
+# Issue 25: web renamed to site (the same token: its first connection may be refused until the old one stops, and
+# systemd's restart brings it up).
+ssh_invocation=$(show ssh InvocationID)
+sed -e 's/{name: web,/{name: site,/' "$work/vars.yml" > "$work/vars_renamed.yml"
+echo "tunnel_service_exclusive: true" >> "$work/vars_renamed.yml"
+inside ansible-playbook "$work/deploy.yml" -e "@$work/vars_renamed.yml" > "$work/rename.out" 2>&1 \
+  || { cat "$work/rename.out"; fail "the run with the renamed tunnel failed"; }
+grep -qF "not in tunnel_service_tunnels, so removed (tunnel_service_exclusive): web\"" "$work/rename.out" \
+  || { cat "$work/rename.out"; fail "the run does not name the removed tunnel"; }
+if inside systemctl is-active --quiet "${unit_prefix}web.service"; then fail "the old unit still runs"; fi
+left=$(inside sh -c "ls /etc/systemd/system/${unit_prefix}web.service /run/pinggy-e2e/etc/web.conf /run/pinggy-e2e/state/web.known_hosts 2>/dev/null" || true)
+[ -z "$left" ] || fail "exclusive left the old tunnel's files: $left"
+[ "$(inside systemctl is-enabled "${unit_prefix}site.service")" = enabled ] || fail "the renamed unit is not enabled"
+tunnel_ports "$tcp_token" "$web_token" x:xff > /dev/null || { inside journalctl --no-pager -n 30 || true; fail "the renamed tunnel did not come up"; }
+inside systemctl is-active --quiet "${unit_prefix}site.service" || fail "the renamed unit is not active"
+[ "$(show ssh InvocationID)" = "$ssh_invocation" ] || fail "the ssh unit was restarted by the rename"
+
+step "state: absent (exclusive: the renamed one too), gate fails"
 write_vars "$web_options" absent
+echo "tunnel_service_exclusive: true" >> "$work/vars.yml"
 deploy > "$work/absent.out" 2>&1 || { cat "$work/absent.out"; fail "state: absent failed"; }
 for name in ssh web; do
   if inside systemctl is-active --quiet "$unit_prefix$name.service"; then fail "$name's unit still runs"; fi
@@ -128,7 +148,7 @@ grep -q "expected at least 1 tcp tunnel with token $tcp_token: found 0" "$work/g
 step "secrets, teardown"
 inside journalctl --no-pager -o verbose > "$work/journal.txt"
 grep -q "Started.*Pinggy http tunnel web" "$work/journal.txt" || fail "the journal does not show the units"
-check_no_secret "$all_secrets" "$work"/deploy*.out "$work"/absent.out "$work"/units.txt "$work"/show.txt "$work"/ps.txt \
+check_no_secret "$all_secrets" "$work"/deploy*.out "$work"/rename.out "$work"/absent.out "$work"/units.txt "$work"/show.txt "$work"/ps.txt \
   "$work"/journal.txt || fail "a secret leaked"
 check_no_secret "$password $PINGGY_API_KEY" "$work"/*.out || fail "the password or the API key leaked"
 systemd_ns_stop || fail "the namespace's teardown"

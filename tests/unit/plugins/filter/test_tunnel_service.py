@@ -12,6 +12,7 @@ from ansible_collections.pinggy.tunnels.plugins.filter.tunnel_service import (
     tunnel_service_plan,
     tunnel_service_ssh_config,
     tunnel_service_ssh_configs,
+    tunnel_service_stale,
 )
 
 SETTINGS = {"known_hosts": ["[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEqqrjJ+0Ok8yFPSgA9iS4LsQeyZ64Ywkk8fwBvY1Qaa"]}
@@ -20,18 +21,22 @@ TUNNELS = [{"name": "web", "local_port": 8080, "token": "T0kenValue42", "options
 
 def test_filters_are_registered_under_their_names() -> None:
     assert FilterModule().filters() == {"tunnel_service_plan": tunnel_service_plan, "tunnel_service_ssh_config": tunnel_service_ssh_config,
-                                        "tunnel_service_ssh_configs": tunnel_service_ssh_configs}
+                                        "tunnel_service_ssh_configs": tunnel_service_ssh_configs,
+                                        "tunnel_service_stale": tunnel_service_stale}
 
 
 def test_the_filters_return_what_the_engine_renders() -> None:
     assert [entry["unit"] for entry in tunnel_service_plan(TUNNELS, SETTINGS)] == ["pinggy-tunnel-web.service", "pinggy-tunnel-old.service"]
     assert tunnel_service_ssh_configs(TUNNELS, SETTINGS) == {"web": tunnel_service_ssh_config("web", TUNNELS, SETTINGS)}
+    assert [entry["unit"] for entry in tunnel_service_stale(["/etc/pinggy-tunnels/web.conf", "/etc/pinggy-tunnels/was.conf"],
+                                                            TUNNELS, SETTINGS)] == ["pinggy-tunnel-was.service"]
 
 
 @pytest.mark.parametrize("call", [
     lambda: tunnel_service_plan([{"name": "web", "local_port": 8080, "token": "T0kenValue42/bad"}], SETTINGS),
     lambda: tunnel_service_ssh_config("web", [{"name": "web", "local_port": 8080, "options": ["b:alice:pa55word", "bogus"]}], SETTINGS),
     lambda: tunnel_service_ssh_configs([{"name": "web", "local_port": 8080, "mode": "tcp", "options": ["k:pa55word"]}], SETTINGS),
+    lambda: tunnel_service_stale([], [{"name": "web", "local_port": 8080, "mode": "tcp", "options": ["k:pa55word"]}], SETTINGS),
 ])
 def test_an_engine_error_is_one_filter_error_line_without_secrets(call: t.Callable[[], t.Any]) -> None:
     with pytest.raises(AnsibleFilterError) as caught:

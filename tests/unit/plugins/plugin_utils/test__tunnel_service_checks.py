@@ -291,3 +291,41 @@ def test_each_default_is_set_once_in_the_role_defaults_and_documented_as_such_in
         assert value == (None if "{{" in str(role_defaults[f"tunnel_service_{name}"]) else role_defaults[f"tunnel_service_{name}"])
     tunnel_options = documented["tunnel_service_tunnels"]["options"]
     assert {key: tunnel_options[key]["default"] for key in TUNNEL_DEFAULTS} == TUNNEL_DEFAULTS
+
+
+@pytest.mark.parametrize(("tunnel", "message"), [
+    (_tunnel(token=TOKEN, domains="app.example.com"), "tunnel 'web': domains must be a list of custom domains such as app.example.com"),
+    (_tunnel(token=TOKEN, mode="tcp", domains=["app.example.com"]),
+     "tunnel 'web': domains apply to http and tls tunnels only, as Pinggy's custom domains do (this one is tcp)"),
+    (_tunnel(token=TOKEN, mode="tlstcp", domains=["app.example.com"]), "http and tls tunnels only, as Pinggy's custom domains do (this one is tlstcp)"),
+    (_tunnel(mode="udp", domains=["app.example.com"]), "tunnel 'web': mode udp needs the Pinggy app"),
+    (_tunnel(domains=["app.example.com"]), "tunnel 'web': domains are Pinggy Pro custom domains, so they need the token"),
+    (_tunnel(token=TOKEN, domains=["app.example.com", "App.Example.com"]), "tunnel 'web': domain 'App.Example.com' is listed twice"),
+    (_tunnel(token=TOKEN, domains=["app"]), "tunnel 'web': domain 'app' is a single label (completed by the resolver's search domains)"),
+    (_tunnel(token=TOKEN, domains=["203.0.113.7"]), "tunnel 'web': domain '203.0.113.7' is an IP address; expected a DNS host name"),
+    (_tunnel(token=TOKEN, domains=["::1"]), "tunnel 'web': domain '::1' is an IP address"),
+    (_tunnel(token=TOKEN, domains=["app.localhost"]), "tunnel 'web': domain 'app.localhost' is localhost"),
+    (_tunnel(token=TOKEN, domains=["app.example.com."]), "tunnel 'web': domain 'app.example.com.' is not a valid DNS name"),
+    (_tunnel(token=TOKEN, domains=["a.example.com 0 evil:22"]), "tunnel 'web': domain 'a.example.com 0 evil:22' is not a valid DNS name"),
+    (_tunnel(token=TOKEN, domains=["a.example.com\n  ProxyCommand x"]), "domain 'a.example.com\\n  ProxyCommand x' is not a valid DNS name"),
+    (_tunnel(token=TOKEN, domains=["a%h.example.com"]), "tunnel 'web': domain 'a%h.example.com' is not a valid DNS name"),
+    (_tunnel(token=TOKEN, domains=[42]), "tunnel 'web': domain 42 is not a valid DNS name"),
+    (_tunnel(server="us.a.pinggy.io\n  ProxyCommand x"), "tunnel 'web': server must be a host name or an IP address (an IPv6 scope id"),
+    (_tunnel(server="fe80::1%%h"), "tunnel 'web': server must be a host name or an IP address"),
+    (_tunnel(server="a.pinggy.io%h"), "tunnel 'web': server must be a host name or an IP address"),
+    (_tunnel(server=["us.a.pinggy.io"]), "tunnel 'web': server must be a host name or an IP address"),
+])
+def test_bad_domains_and_servers_fail_with_one_line_naming_the_tunnel(tunnel: dict[str, t.Any], message: str) -> None:
+    error = _error([tunnel])
+    assert message in error and TOKEN not in error
+
+
+def test_domains_and_a_server_of_the_tunnel_are_kept_and_default_to_none() -> None:
+    http, tls, plain = validated_tunnels([
+        _tunnel(token=TOKEN, domains=["app.example.com", "API.example.org"], server="us.a.pinggy.io"),
+        {"name": "tls", "mode": "tls", "local_port": 443, "token": TOKEN, "domains": ["secure.example.com"], "server": "fe80::1%eth0"},
+        {"name": "plain", "mode": "tcp", "local_port": 22, "domains": [], "server": ""},
+    ])
+    assert (http["domains"], http["server"]) == (["app.example.com", "API.example.org"], "us.a.pinggy.io")
+    assert (tls["domains"], tls["server"]) == (["secure.example.com"], "fe80::1%eth0")
+    assert (plain["domains"], plain["server"]) == ([], None)

@@ -32,7 +32,8 @@ def test_plan_names_units_and_files_and_holds_no_secret() -> None:
     )
     assert entries[0] == {
         "name": "web", "state": "present", "mode": "http", "local_host": "localhost", "local_port": 8080, "has_token": True,
-        "options": ["x:https", "b:alice:***", "k:***"], "unit": "pt-web.service", "unit_file": "/srv/units/pt-web.service",
+        "options": ["x:https", "b:alice:***", "k:***"], "domains": [], "server": "a.pinggy.io",
+        "unit": "pt-web.service", "unit_file": "/srv/units/pt-web.service",
         "config_file": "/srv/conf/web.conf", "known_hosts_file": "/srv/state/web.known_hosts",
         "expectation": {"mode": "http", "token_name": "web"},
     }
@@ -158,3 +159,62 @@ def test_every_present_config_is_rendered_from_one_check_of_the_tunnels(monkeypa
     monkeypatch.setattr(render, "validated_tunnels", checked)
     assert all(configs[name] == ssh_config(name, tunnels, SETTINGS) for name in ("t0", "t49"))
     assert "  User tok7+http" in configs["t7"].splitlines() and "tok8" not in configs["t7"]
+
+
+def test_domains_are_extra_forwards_and_a_tunnel_server_overrides_the_role_server() -> None:
+    tunnels = [_tunnel(token=TOKEN, domains=["app.example.com", "api.example.org"], server="us.a.pinggy.io"),
+               {"name": "db", "mode": "tcp", "local_port": 5432, "local_host": "::1"}]
+    web = ssh_config("web", tunnels, {**SETTINGS, "server": "a.pinggy.io"}).splitlines()
+    assert web[2:9] == [
+        "Host pinggy-tunnel",
+        "  HostName us.a.pinggy.io",
+        "  Port 443",
+        f"  User {TOKEN}+http",
+        "  RemoteForward 0 localhost:8080",
+        "  RemoteForward app.example.com:0 localhost:8080",
+        "  RemoteForward api.example.org:0 localhost:8080",
+    ]
+    assert "  HostName a.pinggy.io" in ssh_config("db", tunnels, SETTINGS).splitlines()
+    entries = plan(tunnels, SETTINGS)
+    assert [(entry["server"], entry["domains"]) for entry in entries] == [
+        ("us.a.pinggy.io", ["app.example.com", "api.example.org"]), ("a.pinggy.io", [])]
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the OpenSSH client")
+def test_openssh_reads_each_domain_as_a_forward_and_the_tunnel_server_as_the_host(tmp_path: Path) -> None:
+    baseline = _resolved(tmp_path, ssh_config("web", [_tunnel()], SETTINGS))
+    tunnel = _tunnel(token=TOKEN, mode="tls", local_host="fe80::1%eth0", domains=["app.example.com", "api.example.org"],
+                     server="fe80::2%enp0s3")
+    resolved = _resolved(tmp_path, ssh_config("web", [tunnel], SETTINGS))
+    assert set(resolved) == set(baseline) and resolved["hostname"] == ["fe80::2%enp0s3"]
+    assert resolved["remoteforward"] == ["0 [fe80::1%eth0]:8080", "[app.example.com]:0 [fe80::1%eth0]:8080",
+                                         "[api.example.org]:0 [fe80::1%eth0]:8080"]
+
+
+def test_stale_tunnels_are_the_deployed_configs_the_list_no_longer_names() -> None:
+    found = ["/srv/conf/web.conf", "/srv/conf/old-web.conf", "/srv/conf/gone.conf", "/srv/conf/db.conf"]
+    tunnels = [_tunnel(name="web"), {"name": "db", "state": "absent"}, {"name": "new", "local_port": 9000}]
+    settings = {**SETTINGS, "config_dir": "/srv/conf", "state_dir": "/srv/state", "unit_dir": "/srv/units", "unit_prefix": "pt-"}
+    assert render.stale(found, tunnels, settings) == [
+        {"name": "gone", "state": "absent", "unit": "pt-gone.service", "unit_file": "/srv/units/pt-gone.service",
+         "config_file": "/srv/conf/gone.conf", "known_hosts_file": "/srv/state/gone.known_hosts"},
+        {"name": "old-web", "state": "absent", "unit": "pt-old-web.service", "unit_file": "/srv/units/pt-old-web.service",
+         "config_file": "/srv/conf/old-web.conf", "known_hosts_file": "/srv/state/old-web.known_hosts"},
+    ]
+
+
+@pytest.mark.parametrize("path", ["/srv/conf/Web.conf", "/srv/conf/.conf", "/srv/conf/-x.conf", "/srv/conf/web.conf.bak",
+                                  "/srv/conf/web", "/srv/conf/a b.conf", "/srv/conf/web.conf~", "/srv/conf/" + "a" * 64 + ".conf"])
+def test_files_the_role_never_names_so_are_never_stale(path: str) -> None:
+    assert render.stale([path], [], SETTINGS) == []
+
+
+@pytest.mark.parametrize("found", ["/srv/conf/web.conf", [42], None])
+def test_stale_takes_a_list_of_paths_only(found: t.Any) -> None:
+    with pytest.raises(TunnelServiceError, match="^tunnel_service: the deployed config files must be a list of paths$"):
+        render.stale(found, [], SETTINGS)
+
+
+def test_stale_checks_the_tunnels_and_settings_first() -> None:
+    with pytest.raises(TunnelServiceError, match="^tunnel_service: tunnel 'web' is listed twice$"):
+        render.stale([], [_tunnel(), _tunnel()], SETTINGS)
