@@ -131,7 +131,8 @@ step "renamed tunnels, exclusive or not"
 # with true, check mode (--diff) names them and removes nothing, then a run removes exactly them (not a foreign
 # .conf, not a link to a file with the role's header, not the other tunnel's files), and a second run changes nothing.
 fleet="$work/fleet"
-write_fleet_vars() {  # $1: the tunnel's name, $2: exclusive
+# The fleet's variables: its own directories, no service management, then the lines given ($1).
+write_fleet_settings() {
   cat > "$fleet.yml" <<YAML
 tunnel_service_known_hosts: ["$host_key"]
 tunnel_service_user: $service_user
@@ -139,9 +140,12 @@ tunnel_service_config_dir: $fleet/etc
 tunnel_service_state_dir: $fleet/state
 tunnel_service_unit_dir: $fleet/units
 tunnel_service_manage_service: false
-tunnel_service_exclusive: $2
-tunnel_service_tunnels: [{name: keep, mode: tcp, local_port: 22}, {name: $1, mode: http, local_port: 8080}]
+$1
 YAML
+}
+write_fleet_vars() {  # $1: the tunnel's name, $2: exclusive
+  write_fleet_settings "tunnel_service_exclusive: $2
+tunnel_service_tunnels: [{name: keep, mode: tcp, local_port: 22}, {name: $1, mode: http, local_port: 8080}]"
 }
 deploy_fleet() { ansible-playbook "$work/scoped_play.yml" -e "@$fleet.yml" "$@"; }
 old_files=("$fleet/etc/old.conf" "$fleet/units/pinggy-tunnel-old.service" "$fleet/state/old.known_hosts")
@@ -175,18 +179,10 @@ step "custom domains and a tunnel's own server"
 # a name that must never be contacted): its ssh config forwards three times (ssh -G reads each), and each of the three
 # sessions the SSH front records reaches the local web server.
 domains_token="e2eDom$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
-cat > "$fleet.yml" <<YAML
-tunnel_service_server: server.invalid
+write_fleet_settings "tunnel_service_server: server.invalid
 tunnel_service_port: $PINGGY_EMULATOR_SSH_PORT
-tunnel_service_known_hosts: ["$host_key"]
-tunnel_service_user: $service_user
-tunnel_service_config_dir: $fleet/etc
-tunnel_service_state_dir: $fleet/state
-tunnel_service_unit_dir: $fleet/units
-tunnel_service_manage_service: false
 tunnel_service_tunnels: [{name: shop, mode: http, local_port: $web_port, token: $domains_token, server: 127.0.0.1,
-                          domains: [shop.example.com, www.shop.example.com]}]
-YAML
+                          domains: [shop.example.com, www.shop.example.com]}]"
 deploy_fleet > "$work/domains.out" 2>&1 || { cat "$work/domains.out"; fail "the role refused custom domains"; }
 ssh -G -F "$fleet/etc/shop.conf" pinggy-tunnel > "$work/domains.G"
 for line in "hostname 127.0.0.1" "remoteforward 0 [localhost]:$web_port" "remoteforward [shop.example.com]:0 [localhost]:$web_port" \

@@ -16,15 +16,8 @@ from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_che
     checked_settings,
     validated_tunnels,
 )
-
-KEY = "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEqqrjJ+0Ok8yFPSgA9iS4LsQeyZ64Ywkk8fwBvY1Qaa"
-SETTINGS = {"known_hosts": [KEY]}
-TOKEN = "T0kenValue42"
-PASSWORD = "pa55:word"
-
-
-def _tunnel(**extra: t.Any) -> dict[str, t.Any]:
-    return {"name": "web", "local_port": 8080, **extra}
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.tunnel_service_data import KEY, PASSWORD, SETTINGS, TOKEN
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.tunnel_service_data import tunnel as _tunnel
 
 
 def _error(tunnels: t.Any, settings: t.Optional[dict[str, t.Any]] = None) -> str:

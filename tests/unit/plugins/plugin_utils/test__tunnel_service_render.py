@@ -12,15 +12,8 @@ import pytest
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils import _tunnel_service_render as render
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_checks import TunnelServiceError
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_render import plan, ssh_config, ssh_configs
-
-KEY = "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEqqrjJ+0Ok8yFPSgA9iS4LsQeyZ64Ywkk8fwBvY1Qaa"
-SETTINGS = {"known_hosts": [KEY]}
-TOKEN = "T0kenValue42"
-PASSWORD = "pa55:word"
-
-
-def _tunnel(**extra: t.Any) -> dict[str, t.Any]:
-    return {"name": "web", "local_port": 8080, **extra}
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.tunnel_service_data import PASSWORD, SETTINGS, TOKEN
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.tunnel_service_data import tunnel as _tunnel
 
 
 def test_plan_names_units_and_files_and_holds_no_secret() -> None:
