@@ -638,6 +638,11 @@ cmd_lint_changed() {
   ensure_shellcheck
   coll=$(collection_tree "check")
   for path in "${files[@]}"; do [ -f "$coll/$path" ] && targets+=("$path"); done
+  # ansible-test's shellcheck sees only the scripts it is given: a script without the libraries it sources gets
+  # false "referenced but not assigned" findings, so a changed script brings every shell script along.
+  if printf '%s\n' "${targets[@]}" | grep -q '\.sh$'; then
+    mapfile -t -O "${#targets[@]}" targets < <(cd "$ROOT" && git ls-files '*.sh')
+  fi
   cmd_changelog
   if [ ${#targets[@]} -gt 0 ]; then
     log "ansible-test sanity of the changed files (ansible-core $MAIN_CORE)"
