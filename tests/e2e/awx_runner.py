@@ -12,11 +12,13 @@ import pathlib
 import shutil
 import subprocess
 import sys
-import urllib.request
 
 import ansible_runner
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "emulator"))
+from control import ControlClient  # noqa: E402  # pylint: disable=wrong-import-position  # the emulator's control client
 
 DOCS = pathlib.Path("docs/awx")
 KEY = os.environ["PINGGY_API_KEY"]
@@ -31,10 +33,8 @@ def fail(message: str) -> None:
 
 
 def control(path: str, body: object) -> None:
-    request = urllib.request.Request(f"{CONTROL}/{path}", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
+    """POST body to the emulator's control API, through the project's one client (tests/emulator/control.py)."""
+    ControlClient(CONTROL).call("POST", path, body)
 
 
 def inject(credential_inputs: dict) -> tuple[dict, dict]:

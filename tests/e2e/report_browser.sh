@@ -22,14 +22,14 @@ fi
 started=$(date +%s)
 
 # 60 days of generated history, then three sessions whose names are attacks on the page and on the controller.
-python3 - "$PINGGY_EMULATOR_URL" "$work/pwned" <<'PY'
-import json, sys, urllib.request
+python3 - "$PINGGY_EMULATOR_URL" "$work/pwned" "$here/../emulator" <<'PY'
+import sys
 from datetime import datetime, timezone
-control, pwned = sys.argv[1:]
+control, pwned = sys.argv[1:3]
+sys.path.insert(0, sys.argv[3])
+from control import ControlClient  # the project's one client of the emulator's control API
 def call(path, body):
-    request = urllib.request.Request(f"{control}/{path}", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    urllib.request.urlopen(request, timeout=10).read()
+    ControlClient(control).call("POST", path, body)
 call("reset", {"active": [], "history_count": 60, "seed": 16})
 day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
 names = ["<script>console.error('pwned-script')</script>.a.pinggy.link", '"><img src=x onerror="console.error(1)">',
