@@ -6,8 +6,9 @@ Prints
 - the CPU time of one poll of 10,000 tunnels, without the HTTP request: the first poll (normalizing every record, the
   snapshot), a quiet poll (nothing changed) and a poll where one tunnel went down (expectations checked again) (target
   for the polls after the first: at most 50 ms).
-The heal loop (a drop to the gate passing again) needs systemd and ansible-rulebook: tests/e2e/heal_tunnels.sh prints
-it ("healed in N s"). Run from a collection tree (tests/utils/run.sh bench does that).
+The heal loop (a drop to the gate passing again) needs root, systemd and ansible-rulebook: tests/e2e/heal_tunnels.sh
+measures it ("healed in N s") and `make bench` runs it after the benchmarks and prints that line. Run from a
+collection tree (tests/utils/run.sh bench does that).
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ import time
 import typing as t
 from datetime import date
 
-import requests
-
 from ansible_collections.pinggy.tunnels.extensions.eda.plugins.event_source import tunnel_events
 from ansible_collections.pinggy.tunnels.tests.benchmarks.report import Report
 from ansible_collections.pinggy.tunnels.tests.emulator import Emulator
+from ansible_collections.pinggy.tunnels.tests.emulator.control import ControlClient
 from ansible_collections.pinggy.tunnels.tests.emulator.data import generate_active
 
 INTERVAL = 1.0
@@ -34,14 +34,14 @@ CPU_ROUNDS = 5
 POLL_CPU_TARGET = 0.050
 
 
-def _end_session(control: str, session_id: str) -> float:
+def _end_session(control: ControlClient, session_id: str) -> float:
     """End a session through the control API; the moment it is gone from the API."""
-    requests.delete(f"{control}/sessions/{session_id}", timeout=10).raise_for_status()
+    control.remove_session(session_id)
     return time.perf_counter()
 
 
 async def _latencies(emulator: Emulator, key: str) -> list[float]:
-    control = f"{emulator.base_url}/_emulator"
+    control = ControlClient(f"{emulator.base_url}/_emulator")
     queue: asyncio.Queue = asyncio.Queue()
     task = asyncio.ensure_future(tunnel_events.main(queue, {"api_url": emulator.url, "api_key": key, "interval": INTERVAL}))
     snapshot = await asyncio.wait_for(queue.get(), 30)

@@ -249,6 +249,11 @@ cmd_bench() {
     log "benchmark: ${script#"$coll"/}"
     (cd "$coll" && PYTHONPATH="$BUILD/core-$MAIN_CORE" "$venv/bin/python" "$script") || missed+=("${script##*/}")
   done
+  # The tunnel_events heal loop (a drop to the gate passing again) needs root and systemd: the heal end-to-end
+  # script measures it under a real ansible-rulebook; its measured line is part of this report.
+  log "benchmark: the heal loop of tests/e2e/heal_tunnels.sh"
+  cmd_e2e heal_tunnels > "$BUILD/bench-heal.log" 2>&1 || { cat "$BUILD/bench-heal.log" >&2; missed+=(heal_tunnels.sh); }
+  grep '^heal loop' "$BUILD/bench-heal.log" || true
   if [ ${#missed[@]} -gt 0 ]; then echo "benchmarks that missed a target: ${missed[*]}" >&2; return 1; fi
 }
 
