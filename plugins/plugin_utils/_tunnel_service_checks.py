@@ -37,7 +37,8 @@ PATH = re.compile(r"/[A-Za-z0-9._+@/-]*")
 # A user or group name in User=/Group= (systemd's portable form; no '%' specifier, no '$').
 ACCOUNT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-UNIT_PREFIX = re.compile(r"[A-Za-z0-9_.-]*")
+# The prefix names the template unit (``<prefix>@.service``, its trailing '-', '_' or '.' dropped): a letter or digit.
+UNIT_PREFIX = re.compile(r"[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*")
 # A tunnel's defaults (documented in the role's argument_specs, which a test holds to these).
 TUNNEL_DEFAULTS: dict[str, t.Any] = {"mode": "http", "local_host": "localhost", "force": False, "options": [], "domains": [],
                                      "state": "present"}
@@ -276,7 +277,10 @@ def _check_paths(merged: t.Mapping[str, t.Any]) -> None:
                 f"'+', '@' or '-' ('%' and '$' would be expanded by ssh or systemd), got {merged[key]!r}"
             )
     if not isinstance(merged["unit_prefix"], str) or not UNIT_PREFIX.fullmatch(merged["unit_prefix"]):
-        raise _fail(f"tunnel_service_unit_prefix must be letters, digits, '_', '.' or '-', got {merged['unit_prefix']!r}")
+        raise _fail(
+            f"tunnel_service_unit_prefix must be letters, digits, '_', '.' or '-', with a letter or digit (it names the "
+            f"template unit <prefix>@.service), got {merged['unit_prefix']!r}"
+        )
 
 
 def _check_accounts(merged: dict[str, t.Any]) -> None:

@@ -41,12 +41,24 @@ def _server(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> str
     return t.cast(str, tunnel["server"] or merged["server"])
 
 
+def template_unit(settings: t.Mapping[str, t.Any]) -> dict[str, str]:
+    """The one template unit every tunnel runs from: ``<prefix>@.service`` (the prefix's trailing '-', '_' or '.'
+    dropped, so ``pinggy-tunnel-`` gives ``pinggy-tunnel@.service``), and its file."""
+    unit = f"{settings['unit_prefix'].rstrip('-_.')}@.service"
+    return {"unit": unit, "unit_file": posixpath.join(settings["unit_dir"], unit)}
+
+
 def _files(name: str, merged: t.Mapping[str, t.Any]) -> dict[str, str]:
-    """The unit and the files the role writes for tunnel ``name``."""
-    unit = f"{merged['unit_prefix']}{name}.service"
+    """The unit and the files the role writes for tunnel ``name``: its instance of the template unit, the template's
+    file, the unit file earlier versions wrote per tunnel (``legacy_unit``, migrated and removed), its config and
+    known_hosts files."""
+    template = template_unit(merged)
+    legacy_unit = f"{merged['unit_prefix']}{name}.service"
     return {
-        "unit": unit,
-        "unit_file": posixpath.join(merged["unit_dir"], unit),
+        "unit": template["unit"].replace("@.service", f"@{name}.service"),
+        "unit_file": template["unit_file"],
+        "legacy_unit": legacy_unit,
+        "legacy_unit_file": posixpath.join(merged["unit_dir"], legacy_unit),
         "config_file": posixpath.join(merged["config_dir"], f"{name}.conf"),
         "known_hosts_file": _known_hosts_file(merged, name),
     }

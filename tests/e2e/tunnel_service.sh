@@ -2,13 +2,14 @@
 # End to end for the tunnel_service role, real processes only. The role deploys two tunnels on localhost, with the
 # emulator's SSH front as the Pinggy server: tcp to a real sshd (token only) and http to a web server (token, basic auth,
 # x:https and an allow-list). The role runs with tunnel_service_manage_service: false, as where systemd is not the
-# service manager (containers), and this script does systemd's part: `systemd-analyze verify` on each unit, then each
-# unit's ExecStart exactly as written, as the unit's User (tunnel_service_systemd.sh runs the role with
+# service manager (containers), and this script does systemd's part: `systemd-analyze verify` on the template unit, then
+# its ExecStart for each tunnel (the instance name for %i), as the unit's User (tunnel_service_systemd.sh runs the role with
 # manage_service: true under a real systemd, booted in namespaces). Then: the module lists both tunnels
 # with their mode, token name and options; the inventory makes the tcp one a host that `ansible -m ping` reaches through
 # the tunnel; basic auth is enforced through the http one; the gate (with the role's expectations) passes. A second run
 # changes nothing; check mode with --diff changes nothing and shows no secret; a renamed tunnel's old files stay, or
-# with tunnel_service_exclusive go (check mode naming them first); two custom domains of an http tunnel with its own
+# with tunnel_service_exclusive go (check mode naming them first); a per-tunnel unit of an earlier version goes (a unit
+# without the role's line stays); two custom domains of an http tunnel with its own
 # server reach the web server through the emulator's SSH front; state: absent removes every file and,
 # the processes stopped, the gate fails. The token and the password appear in no unit, command line (ps), client log
 # or Ansible output (-vvv).
@@ -109,11 +110,10 @@ printf '%s\n' "- {name: Deploy one tunnel, hosts: localhost, connection: local, 
 deploy_scoped() { ansible-playbook "$work/scoped_play.yml" -e "@$scoped.yml"; }
 write_scoped_vars 'fe80::1%lo'
 deploy_scoped > "$work/scoped.out" 2>&1 || { cat "$work/scoped.out"; fail "the role refused a scoped address"; }
-systemd-analyze verify --man=no "$scoped/units/pinggy-tunnel-scoped.service" > "$work/verify_scoped.out" 2>&1 \
+systemd-analyze verify --man=no "$scoped/units/pinggy-tunnel@.service" > "$work/verify_scoped.out" 2>&1 \
   || { cat "$work/verify_scoped.out"; fail "systemd-analyze verify failed on a scoped address"; }
 [ ! -s "$work/verify_scoped.out" ] || { cat "$work/verify_scoped.out"; fail "systemd-analyze verify warned on a scoped address"; }
-grep -qxF 'Description=Pinggy tcp tunnel scoped to fe80::1%%lo:22' "$scoped/units/pinggy-tunnel-scoped.service" \
-  || fail "the unit's Description does not escape the scope id's %"
+! grep -qF 'fe80' "$scoped/units/pinggy-tunnel@.service" || fail "a tunnel's address is in the template unit"
 ssh -G -F "$scoped/etc/scoped.conf" pinggy-tunnel > "$work/scoped.G"
 for line in "hostname fe80::2%lo" "remoteforward 0 [fe80::1%lo]:22" "user tcp" "userknownhostsfile $scoped/state/scoped.known_hosts"; do
   grep -qxF "$line" "$work/scoped.G" || { cat "$work/scoped.G"; fail "ssh -G does not read '$line'"; }
@@ -148,7 +148,7 @@ write_fleet_vars() {  # $1: the tunnel's name, $2: exclusive
 tunnel_service_tunnels: [{name: keep, mode: tcp, local_port: 22}, {name: $1, mode: http, local_port: 8080}]"
 }
 deploy_fleet() { ansible-playbook "$work/scoped_play.yml" -e "@$fleet.yml" "$@"; }
-old_files=("$fleet/etc/old.conf" "$fleet/units/pinggy-tunnel-old.service" "$fleet/state/old.known_hosts")
+old_files=("$fleet/etc/old.conf" "$fleet/state/old.known_hosts")
 write_fleet_vars old true  # on a new host: nothing to remove, no warning
 deploy_fleet > "$work/fleet1.out" 2>&1 || { cat "$work/fleet1.out"; fail "the role failed to deploy 'old'"; }
 ! grep -q "WARNING.*$fleet" "$work/fleet1.out" || { cat "$work/fleet1.out"; fail "exclusive warned on a new host"; }
@@ -168,12 +168,19 @@ done
 [ "$(find "$fleet" | sort)" = "$before" ] || fail "check mode removed files"
 deploy_fleet > "$work/fleet3.out" 2>&1 || { cat "$work/fleet3.out"; fail "exclusive true failed"; }
 for file in "${old_files[@]}"; do [ ! -e "$file" ] || fail "exclusive true left $file"; done
-for file in "$fleet/etc/new.conf" "$fleet/etc/keep.conf" "$fleet/units/pinggy-tunnel-keep.service" "$fleet/etc/foreign.conf" \
+for file in "$fleet/etc/new.conf" "$fleet/etc/keep.conf" "$fleet/units/pinggy-tunnel@.service" "$fleet/etc/foreign.conf" \
             "$fleet/etc/linked.conf" "$work/headed.conf"; do
   [ -e "$file" ] || fail "exclusive true removed $file, which is not a stale tunnel's"
 done
 deploy_fleet > "$work/fleet4.out" 2>&1 || { cat "$work/fleet4.out"; fail "the second exclusive run failed"; }
 [ "$(changed_count "$work/fleet4.out")" -eq 0 ] || { cat "$work/fleet4.out"; fail "the second exclusive run changed something"; }
+# Issue 25: a per-tunnel unit an earlier version wrote (its line names the role) goes; one without that line stays.
+printf '%s\n' "# Pinggy tunnel keep (pinggy.tunnels.tunnel_service). OpenSSH is the client" "[Service]" \
+  > "$fleet/units/pinggy-tunnel-keep.service"
+printf '[Service]\n' > "$fleet/units/pinggy-tunnel-new.service"
+deploy_fleet > "$work/fleet5.out" 2>&1 || { cat "$work/fleet5.out"; fail "the run with an earlier version's unit failed"; }
+[ ! -e "$fleet/units/pinggy-tunnel-keep.service" ] || fail "the earlier version's unit of 'keep' stays"
+[ -e "$fleet/units/pinggy-tunnel-new.service" ] || fail "a unit without the role's line was removed"
 step "custom domains and a tunnel's own server"
 # 0d. Issue 25: an http tunnel with two custom domains and its own server (the emulator's, while the role's server is
 # a name that must never be contacted): its ssh config forwards three times (ssh -G reads each), and each of the three
@@ -189,7 +196,8 @@ for line in "hostname 127.0.0.1" "remoteforward 0 [localhost]:$web_port" "remote
             "remoteforward [www.shop.example.com]:0 [localhost]:$web_port"; do
   grep -qxF "$line" "$work/domains.G" || { cat "$work/domains.G"; fail "ssh -G does not read '$line'"; }
 done
-read -ra argv <<< "$(sed -n 's/^ExecStart=//p' "$fleet/units/pinggy-tunnel-shop.service")"
+exec_start=$(sed -n 's/^ExecStart=//p' "$fleet/units/pinggy-tunnel@.service")
+read -ra argv <<< "${exec_start//%i/shop}"
 setpriv --reuid="$service_user" --regid="$service_user" --init-groups -- "${argv[@]}" < /dev/null > "$work/domains.log" 2>&1 &
 pids+=($!)
 python3 - "$PINGGY_API_URL" "$domains_token" <<'PY' || { cat "$work/domains.log"; fail "the custom domains do not reach the local server"; }
@@ -231,19 +239,21 @@ deploy --check --diff > "$work/check.out" 2>&1 || { cat "$work/check.out"; fail 
 write_vars "$web_options" present
 
 step "verify and start the units"
-# 3. systemd's part: verify each unit, then run its ExecStart exactly as written, as its User.
+# 3. systemd's part: verify the template unit, then run its ExecStart for each tunnel (%i, the instance name, is the
+# tunnel's name), as its User.
 units=("$work"/units/*.service)
-[ ${#units[@]} -eq 2 ] || fail "expected 2 units, found: ${units[*]}"
-systemd-analyze verify --man=no "${units[@]}" > "$work/verify.out" 2>&1 || { cat "$work/verify.out"; fail "systemd-analyze verify failed"; }
+[ "${units[*]}" = "$work/units/pinggy-tunnel@.service" ] || fail "expected the template unit only, found: ${units[*]}"
+unit=${units[0]}
+systemd-analyze verify --man=no "$unit" > "$work/verify.out" 2>&1 || { cat "$work/verify.out"; fail "systemd-analyze verify failed"; }
 [ ! -s "$work/verify.out" ] || { cat "$work/verify.out"; fail "systemd-analyze verify warned"; }
-for unit in "${units[@]}"; do
-  user=$(sed -n 's/^User=//p' "$unit"); group=$(sed -n 's/^Group=//p' "$unit"); exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
-  if ! grep -q '^Restart=always$' "$unit" || ! grep -q '^NoNewPrivileges=yes$' "$unit"; then
-    fail "$unit lacks Restart=always or hardening"
-  fi
-  check_no_secret "$tcp_token $web_token $password" "$unit" || fail "a secret leaked"
-  read -ra argv <<< "$exec_start"
-  setpriv --reuid="$user" --regid="$group" --init-groups -- "${argv[@]}" < /dev/null > "$work/$(basename "$unit").log" 2>&1 &
+if ! grep -q '^Restart=always$' "$unit" || ! grep -q '^NoNewPrivileges=yes$' "$unit"; then
+  fail "$unit lacks Restart=always or hardening"
+fi
+check_no_secret "$tcp_token $web_token $password" "$unit" || fail "a secret leaked"
+user=$(sed -n 's/^User=//p' "$unit"); group=$(sed -n 's/^Group=//p' "$unit"); exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+for name in ssh web; do
+  read -ra argv <<< "${exec_start//%i/$name}"
+  setpriv --reuid="$user" --regid="$group" --init-groups -- "${argv[@]}" < /dev/null > "$work/$name.service.log" 2>&1 &
   pids+=($!)
 done
 
@@ -294,7 +304,7 @@ assert body == b"hello through pinggy\n", body
 PY
 
 step "state: absent, gate fails"
-# 6. state: absent removes every file; once the processes stop (systemd's part), the gate fails.
+# 6. state: absent removes every file (the template unit with the last tunnel); once the processes stop (systemd's part), the gate fails.
 write_vars "$web_options" absent
 deploy > "$work/absent.out" 2>&1 || { cat "$work/absent.out"; fail "state: absent failed"; }
 leftover=$(find "$work/etc" "$work/units" "$work/state" -name 'ssh*' -o -name 'web*' -o -name '*.service')

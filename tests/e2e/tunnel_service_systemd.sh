@@ -4,8 +4,10 @@
 # the network: the emulator's SSH front stays on 127.0.0.1), fenced off from the host first (own /tmp, /var/tmp, /run,
 # /dev, /etc/systemd; no tmpfiles rule; a minimal target; see lib/systemd_ns_init.sh), with sentinel files in the real
 # /tmp and /var/tmp checked after the boot and after the teardown. The role and systemctl run inside the namespace.
-# The role deploys two tunnels (tcp, and http with basic auth, x:https and an allow-list) to a local web server: its
-# units start (as the service user, enabled); a second run changes nothing; a changed option restarts that unit only;
+# A host as an earlier version deployed it (one unit per tunnel, running) moves to the template unit: each tunnel
+# restarted once, as an instance of the template, no old unit or link left. The role deploys two tunnels (tcp, and http
+# with basic auth, x:https and an allow-list) to a local web server: its instances start (as the service user, enabled);
+# a second run changes nothing; a changed option restarts that unit only;
 # a killed ssh is restarted by systemd (Restart=always); pinggy_sessions_info lists both with their options and the
 # gate passes; with tunnel_service_exclusive, a renamed tunnel's old unit stops and goes (the other keeps running);
 # state: absent stops, disables and removes them, and the gate then fails. The tokens and the password
@@ -38,7 +40,8 @@ fail() { echo "tunnel_service under systemd, end-to-end: FAILED: $*" >&2; exit 1
 step() { echo "[$(( $(date +%s) - started )) s] $*"; }
 export ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_PIPELINING=true
 inside() { systemd_ns_run "$@"; }
-show() { inside systemctl show --value -p "$2" "$unit_prefix$1.service"; }
+unit_of() { echo "${unit_prefix%-}@$1.service"; }  # a tunnel's instance of the template unit
+show() { inside systemctl show --value -p "$2" "$(unit_of "$1")"; }
 
 systemd_ns_prerequisites || fail "the prerequisites are missing (see above)"
 # Paths the namespace hides (its own /tmp, /var/tmp, /run) that ansible needs there: carried in, read-only. Those are
@@ -67,14 +70,46 @@ tunnel_service_unit_prefix: $unit_prefix"
 write_deploy_playbook "$work/deploy.yml"
 write_gate_vars "$work/expected.yml" "$tcp_token" "$web_token"
 deploy() { inside ansible-playbook "$work/deploy.yml" -e "@$work/vars.yml" "$@"; }
+# deploy_legacy WORK: the host as an earlier version left it (tests/e2e/lib/legacy_tunnel.service.j2): the files
+# written, one unit per tunnel, enabled and started; no template unit.
+deploy_legacy() {
+  cat > "$1/legacy.yml" <<YAML
+- name: Deploy the tunnels as an earlier version did
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars: {tunnel_service_manage_service: false}
+  roles: [pinggy.tunnels.tunnel_service]
+  tasks:
+    - name: Remove the template unit
+      ansible.builtin.file: {path: "{{ tunnel_service_deployed[0].unit_file }}", state: absent}
+    - name: Write one unit per tunnel
+      ansible.builtin.template: {src: "$(cd "$(dirname "$0")" && pwd)/lib/legacy_tunnel.service.j2", dest: "{{ item.legacy_unit_file }}", mode: "0644"}
+      loop: "{{ tunnel_service_deployed }}"
+    - name: Start them
+      ansible.builtin.systemd_service: {name: "{{ item.legacy_unit }}", state: started, enabled: true, daemon_reload: true}
+      loop: "{{ tunnel_service_deployed }}"
+YAML
+  inside ansible-playbook "$1/legacy.yml" -e "@$1/vars.yml" > "$1/legacy.out" 2>&1 || { cat "$1/legacy.out"; return 1; }
+}
 
-step "deploy (the units start), then again"
+step "a host deployed by an earlier version: one unit per tunnel, running"
 write_vars "[x:https, 'b:alice:$password', 'w:127.0.0.1/32']" present
+deploy_legacy "$work" || fail "the earlier version's units did not start"
+tunnel_ports "$tcp_token" "$web_token" > /dev/null || { inside journalctl --no-pager -n 50 || true; fail "the earlier version's tunnels did not come up"; }
+
+step "deploy (the tunnels move to the template unit: one restart each), then again"
 deploy_and_again "$work" || fail "deploy, then again"
+left=$(inside sh -c "ls /etc/systemd/system/$unit_prefix* /etc/systemd/system/multi-user.target.wants/$unit_prefix* 2>/dev/null; systemctl list-units --all --no-legend '$unit_prefix*'" || true)
+[ -z "$left" ] || fail "the earlier version's units are left: $left"
 for name in ssh web; do
-  inside systemctl is-active --quiet "$unit_prefix$name.service" \
-    || { inside systemctl status --no-pager "$unit_prefix$name.service" || true; fail "$name's unit is not active"; }
-  [ "$(inside systemctl is-enabled "$unit_prefix$name.service")" = enabled ] || fail "$name's unit is not enabled"
+  inside systemctl is-active --quiet "$(unit_of "$name")" \
+    || { inside systemctl status --no-pager "$(unit_of "$name")" || true; fail "$name's unit is not active"; }
+  [ "$(inside systemctl is-enabled "$(unit_of "$name")")" = enabled ] || fail "$name's unit is not enabled"
+  [ "$(inside journalctl --no-pager -o cat -u "$unit_prefix$name.service" | grep -c '^Stopped')" = 1 ] \
+    || fail "$name's earlier unit was not stopped once"
+  [ "$(inside journalctl --no-pager -o cat -u "$(unit_of "$name")" | grep -c '^Started')" = 1 ] \
+    || fail "$name's instance was not started once"
   [ "$(inside ps -o user= -p "$(show "$name" MainPID)")" = "$service_user" ] || fail "$name's ssh does not run as $service_user"
 done
 ports=$(tunnel_ports "$tcp_token" "$web_token") || { inside journalctl --no-pager -n 50 || true; fail "the tunnels did not come up"; }
@@ -109,8 +144,8 @@ ansible-playbook "$work/list.yml" > "$work/list.out" 2>&1 || { cat "$work/list.o
 ansible-playbook pinggy.tunnels.gate -e "@$work/expected.yml" > "$work/gate_up.out" 2>&1 \
   || { cat "$work/gate_up.out"; fail "the gate failed with the tunnels up"; }
 # What a secret must not be in, captured while the units run: their files, systemctl show, every process, the journal.
-inside sh -c "cat /etc/systemd/system/$unit_prefix*.service" > "$work/units.txt"
-for name in ssh web; do inside systemctl show "$unit_prefix$name.service"; done > "$work/show.txt"
+inside sh -c "cat /etc/systemd/system/${unit_prefix%-}@.service" > "$work/units.txt"
+for name in ssh web; do inside systemctl show "$(unit_of "$name")"; done > "$work/show.txt"
 ps -eo args > "$work/ps.txt"
 grep -q -- "-F /run/pinggy-e2e/etc/web.conf pinggy-tunnel" "$work/ps.txt" || fail "the unit's ssh is not in the process list"
 
@@ -124,12 +159,12 @@ inside ansible-playbook "$work/deploy.yml" -e "@$work/vars_renamed.yml" > "$work
   || { cat "$work/rename.out"; fail "the run with the renamed tunnel failed"; }
 grep -qF "not in tunnel_service_tunnels, so removed (tunnel_service_exclusive): web\"" "$work/rename.out" \
   || { cat "$work/rename.out"; fail "the run does not name the removed tunnel"; }
-if inside systemctl is-active --quiet "${unit_prefix}web.service"; then fail "the old unit still runs"; fi
-left=$(inside sh -c "ls /etc/systemd/system/${unit_prefix}web.service /run/pinggy-e2e/etc/web.conf /run/pinggy-e2e/state/web.known_hosts 2>/dev/null" || true)
+if inside systemctl is-active --quiet "$(unit_of web)"; then fail "the old unit still runs"; fi
+left=$(inside sh -c "ls /etc/systemd/system/multi-user.target.wants/$(unit_of web) /run/pinggy-e2e/etc/web.conf /run/pinggy-e2e/state/web.known_hosts 2>/dev/null" || true)
 [ -z "$left" ] || fail "exclusive left the old tunnel's files: $left"
-[ "$(inside systemctl is-enabled "${unit_prefix}site.service")" = enabled ] || fail "the renamed unit is not enabled"
+[ "$(inside systemctl is-enabled "$(unit_of site)")" = enabled ] || fail "the renamed unit is not enabled"
 tunnel_ports "$tcp_token" "$web_token" x:xff > /dev/null || { inside journalctl --no-pager -n 30 || true; fail "the renamed tunnel did not come up"; }
-inside systemctl is-active --quiet "${unit_prefix}site.service" || fail "the renamed unit is not active"
+inside systemctl is-active --quiet "$(unit_of site)" || fail "the renamed unit is not active"
 [ "$(show ssh InvocationID)" = "$ssh_invocation" ] || fail "the ssh unit was restarted by the rename"
 
 step "state: absent (exclusive: the renamed one too), gate fails"
@@ -137,9 +172,9 @@ write_vars "$web_options" absent
 echo "tunnel_service_exclusive: true" >> "$work/vars.yml"
 deploy > "$work/absent.out" 2>&1 || { cat "$work/absent.out"; fail "state: absent failed"; }
 for name in ssh web; do
-  if inside systemctl is-active --quiet "$unit_prefix$name.service"; then fail "$name's unit still runs"; fi
+  if inside systemctl is-active --quiet "$(unit_of "$name")"; then fail "$name's unit still runs"; fi
 done
-left=$(inside sh -c "systemctl list-unit-files --no-legend '$unit_prefix*'; find /etc/systemd/system /run/pinggy-e2e -name '$unit_prefix*' -o -name '*.conf' -o -name '*known_hosts*'")
+left=$(inside sh -c "systemctl list-unit-files --no-legend '${unit_prefix%-}*'; find /etc/systemd/system /run/pinggy-e2e -name '${unit_prefix%-}*' -o -name '*.conf' -o -name '*known_hosts*'")
 [ -z "$left" ] || fail "state: absent left: $left"
 gate_until_fails "$work/expected.yml" "$work/gate_down.out"
 [ "$rc" -eq 2 ] || { cat "$work/gate_down.out"; fail "the gate did not fail once the tunnels were removed"; }
@@ -147,14 +182,14 @@ grep -q "expected at least 1 tcp tunnel with token $tcp_token: found 0" "$work/g
 
 step "secrets, teardown"
 inside journalctl --no-pager -o verbose > "$work/journal.txt"
-grep -q "Started.*Pinggy http tunnel web" "$work/journal.txt" || fail "the journal does not show the units"
+grep -q "Started.*Pinggy tunnel web" "$work/journal.txt" || fail "the journal does not show the units"
 check_no_secret "$all_secrets" "$work"/deploy*.out "$work"/rename.out "$work"/absent.out "$work"/units.txt "$work"/show.txt "$work"/ps.txt \
-  "$work"/journal.txt || fail "a secret leaked"
+  "$work"/journal.txt "$work"/legacy.out || fail "a secret leaked"
 check_no_secret "$password $PINGGY_API_KEY" "$work"/*.out || fail "the password or the API key leaked"
 systemd_ns_stop || fail "the namespace's teardown"
-for path in /etc/systemd/system/"$unit_prefix"* /etc/systemd/system/multi-user.target.wants/"$unit_prefix"* /run/pinggy-e2e; do
+for path in /etc/systemd/system/"${unit_prefix%-}"* /etc/systemd/system/multi-user.target.wants/"${unit_prefix%-}"* /run/pinggy-e2e; do
   [ ! -e "$path" ] || fail "$path is on the host"
 done
-echo "tunnel_service under systemd, end-to-end: passed in $(( $(date +%s) - started )) s (booted, units started as" \
+echo "tunnel_service under systemd, end-to-end: passed in $(( $(date +%s) - started )) s (booted, moved from per-tunnel units, units started as" \
   "$service_user and enabled, idempotent, restarted one unit, survived a killed ssh, listed, gated, stopped and removed," \
   "no secret leaked, nothing left on the host)"

@@ -25,7 +25,7 @@ demo_tunnel() {
 }
 
 # demo_service_tunnel LOCAL_PORT: the tunnel_service role deploys one tunnel (token svc) into $work/service; its unit's
-# ExecStart then runs exactly as written (systemd is not PID 1 here), and the demo waits for the session.
+# ExecStart then runs as written, %i its instance name (systemd is not PID 1 here), and the demo waits for the session.
 demo_service_tunnel() {
   local host_key unit exec_start argv
   host_key=$(ssh-keyscan -T 10 -t ed25519 -p "$PINGGY_EMULATOR_SSH_PORT" 127.0.0.1 2>/dev/null | grep -v '^#' | head -n1)
@@ -40,8 +40,9 @@ demo_group: $(id -gn)
 YAML
   ansible-playbook "$(dirname "$0")/demo_tunnel_service.yml" -e "@$work/service/vars.yml" > "$work/service/deploy.log" 2>&1 \
     || { cat "$work/service/deploy.log"; return 1; }
-  unit="$work/service/units/pinggy-tunnel-demo-web.service"
+  unit="$work/service/units/pinggy-tunnel@.service"  # the template unit; its instance pinggy-tunnel@demo-web.service
   exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+  exec_start=${exec_start//%i/demo-web}
   read -ra argv <<< "$exec_start"
   "${argv[@]}" < /dev/null > "$work/service/ssh.log" 2>&1 &
   pids+=($!)
@@ -54,7 +55,7 @@ while not any(s.get("tokenName") == "svc" and s.get("remoteOptions") for s in js
         sys.exit("the tunnel_service tunnel did not come up within 15 s")
     time.sleep(0.2)
 PY
-  echo "  tunnel_service role: $(basename "$unit") (token svc, x:https w:127.0.0.1/32 in its 0600 ssh config), ExecStart: $exec_start"
+  echo "  tunnel_service role: pinggy-tunnel@demo-web.service (token svc, x:https w:127.0.0.1/32 in its 0600 ssh config), ExecStart: $exec_start"
 }
 
 extra_vars='{}'

@@ -26,10 +26,10 @@ def test_filters_are_registered_under_their_names() -> None:
 
 
 def test_the_filters_return_what_the_engine_renders() -> None:
-    assert [entry["unit"] for entry in tunnel_service_plan(TUNNELS, SETTINGS)] == ["pinggy-tunnel-web.service", "pinggy-tunnel-old.service"]
+    assert [entry["unit"] for entry in tunnel_service_plan(TUNNELS, SETTINGS)] == ["pinggy-tunnel@web.service", "pinggy-tunnel@old.service"]
     assert tunnel_service_ssh_configs(TUNNELS, SETTINGS) == {"web": tunnel_service_ssh_config("web", TUNNELS, SETTINGS)}
     assert [entry["unit"] for entry in tunnel_service_stale(["/etc/pinggy-tunnels/web.conf", "/etc/pinggy-tunnels/was.conf"],
-                                                            TUNNELS, SETTINGS)] == ["pinggy-tunnel-was.service"]
+                                                            TUNNELS, SETTINGS)] == ["pinggy-tunnel@was.service"]
 
 
 @pytest.mark.parametrize("call", [

@@ -104,6 +104,9 @@ def test_hostile_tunnel_values_fail_with_one_line(tunnel: t.Any, message: str) -
     ({"known_hosts": "a.pinggy.io ssh-ed25519 AAAA\n", "port": "443"}, None),
     ({"known_hosts": [""]}, "tunnel_service_known_hosts must be a list of known_hosts lines"),
     ({"unit_prefix": "pinggy tunnel"}, "tunnel_service_unit_prefix must be letters, digits"),
+    ({"unit_prefix": "-_."}, "tunnel_service_unit_prefix must be letters, digits, '_', '.' or '-', with a letter or digit "
+                             "(it names the template unit <prefix>@.service), got '-_.'"),
+    ({"unit_prefix": ""}, "with a letter or digit"),
 ])
 def test_settings_from_the_command_line_or_hostile_fail_with_one_line(settings: dict[str, t.Any], message: t.Optional[str]) -> None:
     if message is None:  # strings from -e and a known_hosts block are accepted
@@ -191,7 +194,8 @@ def test_tunnels_that_are_not_a_list_or_not_dictionaries_are_refused() -> None:
                                                  "digits and '/', '.', '_', '+', '@' or '-' ('%' and '$' would be expanded by ssh or "
                                                  "systemd), got ['/etc']"),
     ({"unit_dir": "relative/units"}, "tunnel_service_unit_dir must be an absolute path"),
-    ({"unit_prefix": "../"}, "tunnel_service_unit_prefix must be letters, digits, '_', '.' or '-', got '../'"),
+    ({"unit_prefix": "../"}, "tunnel_service_unit_prefix must be letters, digits, '_', '.' or '-', with a letter or digit (it names the "
+                             "template unit <prefix>@.service), got '../'"),
     ({"unit_prefix": 3}, "tunnel_service_unit_prefix must be letters, digits"),
     ({"colour": "red", "port": 0}, "unknown setting(s) colour; known: server, port"),
 ])

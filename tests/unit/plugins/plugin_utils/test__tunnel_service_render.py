@@ -26,12 +26,13 @@ def test_plan_names_units_and_files_and_holds_no_secret() -> None:
     assert entries[0] == {
         "name": "web", "state": "present", "mode": "http", "local_host": "localhost", "local_port": 8080, "has_token": True,
         "options": ["x:https", "b:alice:***", "k:***"], "domains": [], "server": "a.pinggy.io",
-        "unit": "pt-web.service", "unit_file": "/srv/units/pt-web.service",
+        "unit": "pt@web.service", "unit_file": "/srv/units/pt@.service",
+        "legacy_unit": "pt-web.service", "legacy_unit_file": "/srv/units/pt-web.service",
         "config_file": "/srv/conf/web.conf", "known_hosts_file": "/srv/state/web.known_hosts",
         "expectation": {"mode": "http", "token_name": "web"},
     }
     assert (entries[1]["mode"], entries[1]["local_port"], entries[1]["local_host"], entries[1]["expectation"]) == ("tcp", 5432, "10.0.0.5", {"mode": "tcp"})
-    assert (entries[2]["state"], entries[2]["local_port"], entries[2]["unit"]) == ("absent", None, "pt-old.service")
+    assert (entries[2]["state"], entries[2]["local_port"], entries[2]["unit"]) == ("absent", None, "pt@old.service")
     for secret in (TOKEN, PASSWORD, "bearerkey"):
         assert secret not in str(entries)
 
@@ -100,9 +101,18 @@ def test_settings_left_unset_take_the_defaults_and_strings_from_the_command_line
                  "  ServerAliveInterval 30", "  UserKnownHostsFile /var/lib/pinggy-tunnels/web.known_hosts",
                  "  IdentityFile /var/lib/pinggy-tunnels/id_ed25519"):
         assert line in config.splitlines()
-    entry = plan([_tunnel()], {**SETTINGS, "unit_prefix": ""})[0]
-    assert (entry["unit"], entry["unit_file"], entry["config_file"]) == ("web.service", "/etc/systemd/system/web.service",
-                                                                         "/etc/pinggy-tunnels/web.conf")
+    entry = plan([_tunnel()], {**SETTINGS, "unit_prefix": None})[0]
+    assert (entry["unit"], entry["unit_file"], entry["legacy_unit"], entry["config_file"]) == (
+        "pinggy-tunnel@web.service", "/etc/systemd/system/pinggy-tunnel@.service", "pinggy-tunnel-web.service",
+        "/etc/pinggy-tunnels/web.conf")
+
+
+@pytest.mark.parametrize(("prefix", "template"), [("pinggy-tunnel-", "pinggy-tunnel@"), ("tun", "tun@"), ("a._-", "a@"),
+                                                  ("x-y_", "x-y@")])
+def test_the_template_unit_is_the_prefix_without_its_trailing_separators(prefix: str, template: str) -> None:
+    entry = plan([_tunnel(name="db-1")], {**SETTINGS, "unit_prefix": prefix})[0]
+    assert (entry["unit"], entry["unit_file"], entry["legacy_unit"]) == (
+        f"{template}db-1.service", f"/etc/systemd/system/{template}.service", f"{prefix}db-1.service")
 
 
 def _resolved(tmp_path: Path, config: str) -> dict[str, list[str]]:
@@ -189,9 +199,11 @@ def test_stale_tunnels_are_the_deployed_configs_the_list_no_longer_names() -> No
     tunnels = [_tunnel(name="web"), {"name": "db", "state": "absent"}, {"name": "new", "local_port": 9000}]
     settings = {**SETTINGS, "config_dir": "/srv/conf", "state_dir": "/srv/state", "unit_dir": "/srv/units", "unit_prefix": "pt-"}
     assert render.stale(found, tunnels, settings) == [
-        {"name": "gone", "state": "absent", "unit": "pt-gone.service", "unit_file": "/srv/units/pt-gone.service",
+        {"name": "gone", "state": "absent", "unit": "pt@gone.service", "unit_file": "/srv/units/pt@.service",
+         "legacy_unit": "pt-gone.service", "legacy_unit_file": "/srv/units/pt-gone.service",
          "config_file": "/srv/conf/gone.conf", "known_hosts_file": "/srv/state/gone.known_hosts"},
-        {"name": "old-web", "state": "absent", "unit": "pt-old-web.service", "unit_file": "/srv/units/pt-old-web.service",
+        {"name": "old-web", "state": "absent", "unit": "pt@old-web.service", "unit_file": "/srv/units/pt@.service",
+         "legacy_unit": "pt-old-web.service", "legacy_unit_file": "/srv/units/pt-old-web.service",
          "config_file": "/srv/conf/old-web.conf", "known_hosts_file": "/srv/state/old-web.known_hosts"},
     ]
 
