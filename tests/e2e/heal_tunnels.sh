@@ -27,7 +27,7 @@ work=$(mktemp -d)
 chmod 0711 "$work"
 service_user="pinggy-e2e-heal-$$"
 unit_prefix="pinggy-e2e-heal-$$-"
-unit="${unit_prefix}db.service"
+unit="${unit_prefix%-}@db.service"  # its instance of the template unit
 log="$work/rulebook.log"
 pids=()
 cleanup() {
