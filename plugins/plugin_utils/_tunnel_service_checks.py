@@ -20,6 +20,7 @@ import yaml
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import host_problem
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._known_hosts import has_key_for, known_host_name
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_options import HOSTNAME, option_problem, shown_option
 
 # OpenSSH forwards TCP only: a UDP tunnel needs the Pinggy app.
@@ -320,3 +321,18 @@ def validated_tunnels(tunnels: t.Any) -> list[dict[str, t.Any]]:
         raise _fail("tunnel_service_tunnels must be a list of tunnels")
     seen: set[str] = set()
     return [_validated_tunnel(index, tunnel, seen) for index, tunnel in enumerate(tunnels)]
+
+
+def check_host_keys(tunnels: t.Sequence[t.Mapping[str, t.Any]], merged: t.Mapping[str, t.Any]) -> None:
+    """With ``strict_host_key_checking: yes``, every server a present tunnel connects to has a known_hosts line: without
+    one ssh would fail ``Host key verification failed`` and be restarted forever."""
+    if merged["strict_host_key_checking"] != "yes":
+        return
+    for tunnel in tunnels:
+        server = tunnel["server"] or merged["server"]
+        if tunnel["state"] == "present" and not has_key_for(merged["known_hosts"], server, merged["port"]):
+            raise _fail(
+                f"tunnel {tunnel['name']!r}: no line of tunnel_service_known_hosts is for its server "
+                f"{known_host_name(server, merged['port'])}: add one (ssh-keyscan -p {merged['port']} {server}) or set "
+                "tunnel_service_strict_host_key_checking: accept-new"
+            )

@@ -17,6 +17,7 @@ import typing as t
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_checks import (
     NAME,
     TunnelServiceError,
+    check_host_keys,
     checked_settings,
     validated_tunnels,
 )
@@ -87,7 +88,9 @@ def _plan_entry(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) ->
 def plan(tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> list[dict[str, t.Any]]:
     """Check the tunnels and return what the role writes for each: no token, password or key in it."""
     merged = checked_settings(settings)
-    return [_plan_entry(tunnel, merged) for tunnel in validated_tunnels(tunnels)]
+    checked = validated_tunnels(tunnels)
+    check_host_keys(checked, merged)
+    return [_plan_entry(tunnel, merged) for tunnel in checked]
 
 
 def _deployed_name(path: t.Any) -> t.Optional[str]:
@@ -170,7 +173,9 @@ def ssh_config(name: str, tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.
     """The ssh client config of tunnel ``name``: it holds the token (User) and the options (RemoteCommand).
     Every tunnel is checked, as the plan does."""
     merged = checked_settings(settings)
-    matching = [tunnel for tunnel in validated_tunnels(tunnels) if tunnel["name"] == name]
+    checked = validated_tunnels(tunnels)
+    check_host_keys(checked, merged)
+    matching = [tunnel for tunnel in checked if tunnel["name"] == name]
     if not matching:
         raise TunnelServiceError(f"tunnel_service: no tunnel named {name!r}")
     return _config(matching[0], merged)
@@ -179,4 +184,6 @@ def ssh_config(name: str, tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.
 def ssh_configs(tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> dict[str, str]:
     """The ssh client config of every present tunnel, by name: the tunnels checked once, each config rendered once."""
     merged = checked_settings(settings)
-    return {tunnel["name"]: _config(tunnel, merged) for tunnel in validated_tunnels(tunnels) if tunnel["state"] == "present"}
+    checked = validated_tunnels(tunnels)
+    check_host_keys(checked, merged)
+    return {tunnel["name"]: _config(tunnel, merged) for tunnel in checked if tunnel["state"] == "present"}

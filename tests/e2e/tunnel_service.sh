@@ -96,7 +96,7 @@ scoped="$work/scoped"
 write_scoped_vars() {
   cat > "$scoped.yml" <<YAML
 tunnel_service_server: "fe80::2%lo"
-tunnel_service_known_hosts: ["$host_key"]
+tunnel_service_known_hosts: ["[fe80::2%lo]:443 ${host_key#* }"]
 tunnel_service_user: $service_user
 tunnel_service_config_dir: $scoped/etc
 tunnel_service_state_dir: $scoped/state
@@ -134,7 +134,7 @@ fleet="$work/fleet"
 # The fleet's variables: its own directories, no service management, then the lines given ($1).
 write_fleet_settings() {
   cat > "$fleet.yml" <<YAML
-tunnel_service_known_hosts: ["$host_key"]
+tunnel_service_known_hosts: ["$host_key", "[a.pinggy.io]:443 ${host_key#* }"]
 tunnel_service_user: $service_user
 tunnel_service_config_dir: $fleet/etc
 tunnel_service_state_dir: $fleet/state

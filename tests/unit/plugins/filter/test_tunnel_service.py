@@ -15,7 +15,7 @@ from ansible_collections.pinggy.tunnels.plugins.filter.tunnel_service import (
     tunnel_service_stale,
 )
 
-SETTINGS = {"known_hosts": ["[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEqqrjJ+0Ok8yFPSgA9iS4LsQeyZ64Ywkk8fwBvY1Qaa"]}
+SETTINGS = {"known_hosts": ["a.pinggy.io,[a.pinggy.io]:443 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEqqrjJ+0Ok8yFPSgA9iS4LsQeyZ64Ywkk8fwBvY1Qaa"]}
 TUNNELS = [{"name": "web", "local_port": 8080, "token": "T0kenValue42", "options": ["b:alice:pa55word"]}, {"name": "old", "state": "absent"}]
 
 

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils import _tunnel_service_render as render
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_checks import TunnelServiceError
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_render import plan, ssh_config, ssh_configs
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.tunnel_service_data import PASSWORD, SETTINGS, TOKEN
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.tunnel_service_data import PASSWORD, SETTINGS, TOKEN, TRUST_ON_FIRST_USE
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.tunnel_service_data import tunnel as _tunnel
 
 
@@ -96,7 +96,7 @@ def test_the_ssh_config_validates_every_tunnel_not_only_the_one_asked_for() -> N
 
 def test_settings_left_unset_take_the_defaults_and_strings_from_the_command_line_are_numbers() -> None:
     config = ssh_config(
-        "web", [_tunnel()], {**SETTINGS, "server": None, "port": "2222", "keepalive_count": "5", "connect_timeout": "7"})
+        "web", [_tunnel()], {**SETTINGS, **TRUST_ON_FIRST_USE, "server": None, "port": "2222", "keepalive_count": "5", "connect_timeout": "7"})
     for line in ("  HostName a.pinggy.io", "  Port 2222", "  ServerAliveCountMax 5", "  ConnectTimeout 7",
                  "  ServerAliveInterval 30", "  UserKnownHostsFile /var/lib/pinggy-tunnels/web.known_hosts",
                  "  IdentityFile /var/lib/pinggy-tunnels/id_ed25519"):
@@ -136,7 +136,7 @@ def _resolved(tmp_path: Path, config: str) -> dict[str, list[str]]:
 ])
 def test_openssh_reads_exactly_the_intended_values_of_scoped_addresses(
         tmp_path: Path, local_host: str, server: str, forward: str, hostname: str) -> None:
-    settings = {**SETTINGS, "server": server, "state_dir": "/srv/state"}
+    settings = {**SETTINGS, **TRUST_ON_FIRST_USE, "server": server, "state_dir": "/srv/state"}
     baseline = _resolved(tmp_path, ssh_config("web", [_tunnel(options=["x:https"])], SETTINGS))
     tunnel = _tunnel(token=TOKEN, local_host=local_host, options=["x:https", "a:X-Rate:50%d", "a:X-Home:${HOME}$HOME"])
     resolved = _resolved(tmp_path, ssh_config("web", [tunnel], settings))
@@ -188,7 +188,7 @@ def test_openssh_reads_each_domain_as_a_forward_and_the_tunnel_server_as_the_hos
     baseline = _resolved(tmp_path, ssh_config("web", [_tunnel()], SETTINGS))
     tunnel = _tunnel(token=TOKEN, mode="tls", local_host="fe80::1%eth0", domains=["app.example.com", "api.example.org"],
                      server="fe80::2%enp0s3")
-    resolved = _resolved(tmp_path, ssh_config("web", [tunnel], SETTINGS))
+    resolved = _resolved(tmp_path, ssh_config("web", [tunnel], {**SETTINGS, **TRUST_ON_FIRST_USE}))
     assert set(resolved) == set(baseline) and resolved["hostname"] == ["fe80::2%enp0s3"]
     assert resolved["remoteforward"] == ["0 [fe80::1%eth0]:8080", "[app.example.com]:0 [fe80::1%eth0]:8080",
                                          "[api.example.org]:0 [fe80::1%eth0]:8080"]
