@@ -43,15 +43,19 @@ UNIT_PREFIX = re.compile(r"[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*")
 # A tunnel's defaults (documented in the role's argument_specs, which a test holds to these).
 TUNNEL_DEFAULTS: dict[str, t.Any] = {"mode": "http", "local_host": "localhost", "force": False, "options": [], "domains": [],
                                      "state": "present"}
-TUNNEL_KEYS = ("name", "mode", "local_port", "local_host", "token", "token_name", "options", "force", "domains", "server", "state")
+TUNNEL_KEYS = ("name", "mode", "local_port", "local_host", "token", "token_name", "options", "force", "domains", "server", "debugger_port",
+               "state")
 # Pinggy serves custom domains on http and tls tunnels only.
 DOMAIN_MODES = ("http", "tls")
 # The settings, each the role variable tunnel_service_<name>; the order is the one messages list them in.
 SETTINGS = ("server", "port", "keepalive_interval", "keepalive_count", "strict_host_key_checking", "known_hosts", "config_dir",
-            "state_dir", "unit_dir", "unit_prefix", "connect_timeout", "user", "group", "ssh_command")
+            "state_dir", "unit_dir", "unit_prefix", "connect_timeout", "user", "group", "ssh_command", "urls_timeout", "urls_delay")
 ROLE_DEFAULTS = pathlib.Path(__file__).resolve().parents[2] / "roles" / "tunnel_service" / "defaults" / "main.yml"
 # The numeric settings and their ranges.
-NUMBER_SETTINGS = (("port", 1, 65535), ("keepalive_interval", 1, 3600), ("keepalive_count", 1, 100), ("connect_timeout", 1, 3600))
+NUMBER_SETTINGS = (("port", 1, 65535), ("keepalive_interval", 1, 3600), ("keepalive_count", 1, 100), ("connect_timeout", 1, 3600),
+                   ("urls_timeout", 1, 3600), ("urls_delay", 1, 60))
+# Names a service forwarded to on the managed host listens on there (a debugger_port equal to its port cannot be bound).
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 class TunnelServiceError(ValueError):
@@ -223,6 +227,17 @@ def _server(label: str, tunnel: t.Mapping[str, t.Any]) -> t.Optional[str]:
     return t.cast(str, server)
 
 
+def _debugger_port(label: str, tunnel: t.Mapping[str, t.Any]) -> t.Optional[int]:
+    """The loopback port forwarded to the tunnel's Pinggy web debugger, or None for none."""
+    port = tunnel.get("debugger_port")
+    if port is None:
+        return None
+    port = _as_integer(port)
+    if not _is_integer_in(port, 1, 65535):
+        raise _fail(f"{label}: debugger_port must be an integer from 1 to 65535 (a free port on the host's 127.0.0.1), got {port!r}")
+    return t.cast(int, port)
+
+
 def _validated_tunnel(index: int, tunnel: t.Any, seen: set[str]) -> dict[str, t.Any]:
     # Checked in this order so that a tunnel with several problems is always reported by the same one.
     name = _tunnel_name(index, tunnel, seen)
@@ -240,10 +255,30 @@ def _validated_tunnel(index: int, tunnel: t.Any, seen: set[str]) -> dict[str, t.
     options = _options(label, tunnel, mode)
     domains = _domains(label, tunnel, mode, token)
     server = _server(label, tunnel)
+    debugger_port = _debugger_port(label, tunnel)
     return {
         "name": name, "mode": mode, "state": state, "local_host": local_host, "local_port": local_port,
         "token": token, "token_name": token_name, "force": force, "options": options, "domains": domains, "server": server,
+        "debugger_port": debugger_port,
     }
+
+
+def _check_debugger_ports(tunnels: list[dict[str, t.Any]]) -> None:
+    """ssh binds each present tunnel's debugger_port on 127.0.0.1 (and exits when it cannot: ExitOnForwardFailure), so
+    no two present tunnels may share one, nor take the port of a service a tunnel forwards to on this host's loopback.
+    Absent tunnels are not started: their debugger_port is checked for its form only."""
+    present = [tunnel for tunnel in tunnels if tunnel["state"] == "present"]
+    holders: dict[int, str] = {}
+    for tunnel in present:
+        port = tunnel["debugger_port"]
+        if port is not None and port in holders:
+            raise _fail(f"tunnels {holders[port]!r} and {tunnel['name']!r} both have debugger_port {port}: each tunnel needs a port of its own")
+        if port is not None:
+            holders[port] = tunnel["name"]
+    for tunnel in present:
+        if tunnel["local_port"] in holders and tunnel["local_host"].lower() in LOOPBACK_NAMES:
+            raise _fail(f"tunnel {holders[tunnel['local_port']]!r}: debugger_port {tunnel['local_port']} is the port tunnel "
+                        f"{tunnel['name']!r} forwards to on {tunnel['local_host']}: ssh could not listen on it")
 
 
 def _check_numbers(merged: dict[str, t.Any]) -> None:
@@ -320,7 +355,9 @@ def validated_tunnels(tunnels: t.Any) -> list[dict[str, t.Any]]:
     if not isinstance(tunnels, list):
         raise _fail("tunnel_service_tunnels must be a list of tunnels")
     seen: set[str] = set()
-    return [_validated_tunnel(index, tunnel, seen) for index, tunnel in enumerate(tunnels)]
+    validated = [_validated_tunnel(index, tunnel, seen) for index, tunnel in enumerate(tunnels)]
+    _check_debugger_ports(validated)
+    return validated
 
 
 def check_host_keys(tunnels: t.Sequence[t.Mapping[str, t.Any]], merged: t.Mapping[str, t.Any]) -> None:

@@ -24,6 +24,8 @@ from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_che
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_options import shown_option
 
 HOST_ALIAS = "pinggy-tunnel"
+# Where Pinggy's web debugger listens, on the server's side of the connection (pinggy.io docs: -L4300:localhost:4300).
+DEBUGGER_TARGET = "localhost:4300"
 
 
 def _user(tunnel: t.Mapping[str, t.Any]) -> str:
@@ -80,6 +82,7 @@ def _plan_entry(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) ->
         "options": [shown_option(option) for option in tunnel["options"]],
         "domains": tunnel["domains"],
         "server": _server(tunnel, merged),
+        "debugger_port": tunnel["debugger_port"],
         **_files(name, merged),
         "expectation": expectation,
     }
@@ -132,6 +135,8 @@ def _tunnel_lines(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) 
     ]
     # A custom domain is one more forward, bound to the domain (Pinggy's -R<domain>:0:<target>).
     lines += [f"  RemoteForward {domain}:0 {target}" for domain in tunnel["domains"]]
+    if tunnel["debugger_port"] is not None:  # bound to loopback only: the debugger is for this host's eyes
+        lines.append(f"  LocalForward 127.0.0.1:{tunnel['debugger_port']} {DEBUGGER_TARGET}")
     if remote_command:  # without options ssh asks for a session, where Pinggy prints the tunnel's URLs
         lines.append(f"  RemoteCommand {remote_command}")
     return lines

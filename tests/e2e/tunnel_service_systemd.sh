@@ -21,6 +21,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib/systemd_ns.sh"
 # shellcheck source=tests/e2e/lib/tunnel_service.sh
 source "$(dirname "$0")/lib/tunnel_service.sh"
+# shellcheck source=tests/e2e/lib/tunnel_service_urls.sh
+source "$(dirname "$0")/lib/tunnel_service_urls.sh"
 
 started=$(date +%s)
 work=$(mktemp -d)
@@ -148,6 +150,9 @@ inside sh -c "cat /etc/systemd/system/${unit_prefix%-}@.service" > "$work/units.
 for name in ssh web; do inside systemctl show "$(unit_of "$name")"; done > "$work/show.txt"
 ps -eo args > "$work/ps.txt"
 grep -q -- "-F /run/pinggy-e2e/etc/web.conf pinggy-tunnel" "$work/ps.txt" || fail "the unit's ssh is not in the process list"
+
+step "public URLs without the API key (debugger_port): published as the API reports them, gated; a template refused"
+check_debugger_urls "$work" || fail "the public URLs from the web debuggers"
 
 step "a renamed tunnel with exclusive: the old unit stops and goes, the other keeps running"
 # Issue 25: web renamed to site (the same token: its first connection may be refused until the old one stops, and

@@ -261,6 +261,12 @@ class EmulatorState:
             else:
                 self._active[f"_emulator-{next(self._sequence)}"] = record
 
+    def active_session(self, session_id: str) -> Optional[Record]:
+        """The active session of that id as the API serves it now (a copy: the control API may replace it), or None."""
+        with self._lock:
+            session = self._active.get(session_id)
+            return None if session is None else dict(session)
+
     def end_session(self, session_id: str, client_port: Optional[int] = None) -> Record:
         """Move one active session to history, as a disconnect would; ``client_port``: the client's source port (random if unknown)."""
         with self._lock:

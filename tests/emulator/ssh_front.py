@@ -6,6 +6,8 @@ disconnects, cancels the forward or stops answering keepalives) moves the sessio
 The user name and the remote command follow Pinggy's documented conventions (pinggy.io/docs/usages): keywords and a
 token joined with ``+``, options such as ``b:user:pass`` or ``w:203.0.113.0/24`` in the command. Options are recorded
 on the session and, where the emulator can, enforced (``w:`` allow-list; ``b:``, ``k:`` and headers on http tunnels).
+A client's ``-L<port>:localhost:4300`` reaches Pinggy's web debugger API for its own tunnels (``GET /urls``, the URLs the
+active-sessions API reports for them; ``GET /ipwhitelist``); every other ``-L`` destination is refused.
 asyncssh is optional for the emulator: only this module imports it.
 """
 
@@ -15,13 +17,14 @@ import asyncio
 import base64
 import binascii
 import ipaddress
+import json
 import pwd
 import random
 import re
 import secrets
 import threading
 from dataclasses import dataclass, field
-from typing import Awaitable, Optional
+from typing import Any, Awaitable, Optional
 
 try:
     import asyncssh
@@ -46,6 +49,9 @@ HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 HANG_UP = ("\x03", "\x04")
 HANG_UP_GRACE_SECONDS = 1.0
 HTTP_HEAD_LIMIT = 65536
+# Pinggy's web debugger, on the server's side of the connection: ssh -L4300:localhost:4300 reaches it.
+DEBUGGER_PORT = 4300
+DEBUGGER_HOSTS = ("localhost", "127.0.0.1", "::1")
 HTTP_HEAD_SECONDS = 10.0
 UNAUTHORIZED = (b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"pinggy\"\r\nContent-Type: text/plain\r\n"
                 b"Content-Length: 13\r\nConnection: close\r\n\r\nUnauthorized\n")
@@ -171,14 +177,18 @@ class TunnelOptions:
         return bool(self.basic_auth or self.keys or self.headers)
 
 
+def tunnel_urls(session: Record) -> list[str]:
+    """A tunnel's Pinggy-style public URLs, from its session as the active-sessions API serves it (whatever the control
+    API put there: hostile values pass through, as the real API's would): what the shell shows and ``/urls`` answers."""
+    mode, subdomain, port = session.get("mode"), session.get("subdomain"), session.get("port")
+    if mode == "http":
+        return [f"http://{subdomain}", f"https://{subdomain}"]
+    return [f"{mode}://{subdomain}:{port}" if mode in PORT_MODES else f"{mode}://{subdomain}"]
+
+
 def tunnel_addresses(session: Record) -> list[str]:
     """The lines a client's shell shows for a tunnel: Pinggy-style URLs, then the loopback address that works."""
-    mode, subdomain, port = session["mode"], session["subdomain"], session["port"]
-    if mode == "http":
-        urls = [f"http://{subdomain}", f"https://{subdomain}"]
-    else:
-        urls = [f"{mode}://{subdomain}:{port}" if mode in PORT_MODES else f"{mode}://{subdomain}"]
-    return urls + [f"{LOOPBACK}:{port}"]
+    return tunnel_urls(session) + [f"{LOOPBACK}:{session['port']}"]
 
 
 class _Tunnel(asyncssh.SSHListener):
@@ -302,6 +312,54 @@ def _checked_head(head: bytes, options: TunnelOptions) -> Optional[bytes]:
     return "\r\n".join([request_line] + [f"{name}: {value}" for name, value in headers] + ["", ""]).encode("latin-1")
 
 
+async def _read_head(reader: asyncssh.SSHReader) -> Optional[bytes]:
+    """An HTTP request head, or None past HTTP_HEAD_LIMIT or at the end of input (the caller bounds the time)."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        if len(head) > HTTP_HEAD_LIMIT:
+            return None
+        chunk = await reader.read(4096)
+        if not chunk:
+            return None
+        head += chunk
+    return head
+
+
+def _http_answer(status: str, payload: Any) -> bytes:
+    body = json.dumps(payload).encode()
+    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n").encode() + body
+
+
+class _Debugger:
+    """Pinggy's web debugger API for one SSH connection, reached by the client's ``-L<port>:localhost:4300``
+    (pinggy.io/docs/api/web_debugger_api): ``GET /urls`` answers ``{"urls": [...]}``, the URLs of this connection's
+    tunnels as the active-sessions API reports them now; ``GET /ipwhitelist`` the ``w:`` allow-list; anything else 404."""
+
+    def __init__(self, client: _Client) -> None:
+        self._client = client
+
+    async def serve(self, reader: asyncssh.SSHReader, writer: asyncssh.SSHWriter) -> None:
+        try:
+            head = await asyncio.wait_for(_read_head(reader), HTTP_HEAD_SECONDS)
+            if head is not None:
+                writer.write(self._answer(head.split(b"\r\n", 1)[0].decode("latin-1")))
+                await writer.drain()
+        except (asyncio.TimeoutError, asyncssh.Error, OSError):
+            pass
+        finally:
+            writer.close()
+
+    def _answer(self, request_line: str) -> bytes:
+        method, _sep, rest = request_line.partition(" ")
+        path = rest.partition(" ")[0].partition("?")[0]
+        if method == "GET" and path == "/urls":
+            return _http_answer("200 OK", {"urls": self._client.public_urls()})
+        if method == "GET" and path == "/ipwhitelist":
+            return _http_answer("200 OK", [str(network) for network in self._client.options.allow])
+        return _http_answer("404 Not Found", {"error": "not found"})
+
+
 class _Client(asyncssh.SSHServer):
     """One SSH connection: its user, its options, its tunnels and the sessions that print their addresses."""
 
@@ -350,6 +408,17 @@ class _Client(asyncssh.SSHServer):
 
     def server_requested(self, listen_host: str, listen_port: int) -> Awaitable[asyncssh.SSHListener]:
         return self._open_tunnel(listen_host, listen_port)
+
+    def connection_requested(self, dest_host: str, dest_port: int, orig_host: str, orig_port: int) -> Any:
+        """``-L<port>:localhost:4300`` reaches this connection's web debugger; any other destination is refused."""
+        if dest_port == DEBUGGER_PORT and dest_host.lower() in DEBUGGER_HOSTS:
+            return _Debugger(self).serve
+        return False
+
+    def public_urls(self) -> list[str]:
+        """The public URLs of this connection's open tunnels, from their sessions as the API serves them now."""
+        sessions = [self._front.state.active_session(tunnel.session["id"]) for tunnel in self._tunnels if tunnel.session]
+        return [url for session in sessions if session is not None for url in tunnel_urls(session)]
 
     async def open_channel(self, host: str, port: int, orig_host: str, orig_port: int) -> tuple[asyncssh.SSHReader, asyncssh.SSHWriter]:
         assert self._conn is not None

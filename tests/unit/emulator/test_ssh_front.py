@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import getpass
 import signal
 import subprocess
@@ -492,3 +493,78 @@ def test_cli_with_the_ssh_front(tmp_path: Path) -> None:
     assert ssh_line == f"ssh 127.0.0.1:{ssh_port}"
     assert process.returncode == 0, stderr
     assert stdout == f"Pinggy API emulator: {url}\nPinggy SSH front: 127.0.0.1:{ssh_port}\n"
+
+
+# -- the web debugger API (-L<port>:localhost:4300) ----------------------------------------------------------------
+async def debugger_get(conn: asyncssh.SSHClientConnection, request: bytes, host: str = "localhost") -> tuple[int, Any]:
+    """One request through a direct-tcpip channel to the front's web debugger: the status and the JSON body."""
+    reader, writer = await conn.open_connection(host, 4300)
+    writer.write(request)
+    answer = await reader.read()  # the debugger answers one request, then closes
+    writer.close()
+    head, _sep, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), json.loads(body)
+
+
+def get(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: localhost:4300\r\n\r\n".encode()
+
+
+def test_the_web_debugger_answers_urls_as_the_api_reports_them_for_that_connection_only(emulator: Emulator) -> None:
+    async def scenario() -> None:
+        async with EchoServer() as echo:
+            web, web_port = await open_tunnel(emulator, "tok1+http", echo.port)
+            db, db_port = await open_tunnel(emulator, "tcp", echo.port)
+            async with web, db:
+                sessions = await asyncio.to_thread(active_by_port, emulator)
+                web_host, db_host = sessions[web_port]["subdomain"], sessions[db_port]["subdomain"]
+                assert await debugger_get(web, get("/urls")) == (200, {"urls": [f"http://{web_host}", f"https://{web_host}"]})
+                assert await debugger_get(db, get("/urls?x=1"), host="127.0.0.1") == (200, {"urls": [f"tcp://{db_host}:{db_port}"]})
+
+    run(scenario())
+
+
+def test_the_web_debugger_serves_the_sessions_as_the_api_does_now_hostile_values_included(emulator: Emulator) -> None:
+    hostile = "{{ lookup('pipe', 'id') }}"
+
+    async def scenario() -> None:
+        async with EchoServer() as echo:
+            conn, port = await open_tunnel(emulator, "tcp", echo.port)
+            async with conn:
+                session = (await asyncio.to_thread(active_by_port, emulator))[port]
+                requests.post(f"{emulator.base_url}/_emulator/sessions", json=[{**session, "subdomain": hostile}], timeout=10).raise_for_status()
+                assert await debugger_get(conn, get("/urls")) == (200, {"urls": [f"tcp://{hostile}:{port}"]})
+                requests.delete(f"{emulator.base_url}/_emulator/sessions", timeout=10).raise_for_status()
+                assert await debugger_get(conn, get("/urls")) == (200, {"urls": []})
+
+    run(scenario())
+
+
+def test_the_web_debugger_lists_the_allow_list_and_knows_nothing_else(emulator: Emulator) -> None:
+    async def scenario() -> None:
+        async with EchoServer() as echo:
+            conn, port = await open_tunnel(emulator, "tcp", echo.port)
+            async with conn:
+                async with conn.create_process("w:203.0.113.0/24,2001:db8::1") as _process:
+                    await eventually(lambda: active_by_port(emulator)[port]["remoteOptions"], "the options are recorded")
+                    assert await debugger_get(conn, get("/ipwhitelist")) == (200, ["203.0.113.0/24", "2001:db8::1/128"])
+                assert await debugger_get(conn, get("/requests")) == (404, {"error": "not found"})
+                assert await debugger_get(conn, b"POST /urls HTTP/1.1\r\nContent-Length: 0\r\n\r\n") == (404, {"error": "not found"})
+
+    run(scenario())
+
+
+def test_the_front_refuses_other_destinations_and_unbounded_request_heads(emulator: Emulator) -> None:
+    async def scenario() -> None:
+        async with EchoServer() as echo:
+            conn, _port = await open_tunnel(emulator, "tcp", echo.port)
+            async with conn:
+                for host, port in (("localhost", 22), ("example.com", 4300), ("localhost", echo.port)):
+                    with pytest.raises(asyncssh.ChannelOpenError):
+                        await conn.open_connection(host, port)
+                reader, writer = await conn.open_connection("localhost", 4300)
+                writer.write(b"GET /urls HTTP/1.1\r\nX-Pad: " + b"x" * 70000)
+                assert await reader.read() == b""  # past the head limit: closed without an answer
+                writer.close()
+
+    run(scenario())

@@ -326,3 +326,44 @@ def test_domains_and_a_server_of_the_tunnel_are_kept_and_default_to_none() -> No
     assert (http["domains"], http["server"]) == (["app.example.com", "API.example.org"], "us.a.pinggy.io")
     assert (tls["domains"], tls["server"]) == (["secure.example.com"], "fe80::1%eth0")
     assert (plain["domains"], plain["server"]) == ([], None)
+
+
+@pytest.mark.parametrize(("tunnels", "message"), [
+    ([_tunnel(debugger_port=0)], "tunnel_service: tunnel 'web': debugger_port must be an integer from 1 to 65535 (a free port on the "
+                                 "host's 127.0.0.1), got 0"),
+    ([_tunnel(debugger_port=65536)], "tunnel 'web': debugger_port must be an integer from 1 to 65535"),
+    ([_tunnel(debugger_port=True)], "tunnel 'web': debugger_port must be an integer from 1 to 65535 (a free port on the host's 127.0.0.1), got True"),
+    ([_tunnel(debugger_port="43OO")], "got '43OO'"),
+    ([_tunnel(debugger_port="\u0664\u0663\u0660\u0660")], "tunnel 'web': debugger_port must be an integer"),
+    ([_tunnel(debugger_port="")], "tunnel 'web': debugger_port must be an integer"),
+    ([_tunnel(debugger_port=4300.0)], "got 4300.0"),
+    ([_tunnel(debugger_port=[4300])], "got [4300]"),
+    ([_tunnel(debugger_port="4300\n  ProxyCommand x")], "tunnel 'web': debugger_port must be an integer"),
+    ([_tunnel(debugger_port=4301), {"name": "db", "mode": "tcp", "local_port": 5432, "debugger_port": "4301"}],
+     "tunnel_service: tunnels 'web' and 'db' both have debugger_port 4301: each tunnel needs a port of its own"),
+    ([_tunnel(debugger_port=5432), {"name": "db", "mode": "tcp", "local_port": 5432}],
+     "tunnel_service: tunnel 'web': debugger_port 5432 is the port tunnel 'db' forwards to on localhost: ssh could not listen on it"),
+    ([_tunnel(debugger_port=8080)], "tunnel 'web': debugger_port 8080 is the port tunnel 'web' forwards to on localhost"),
+    ([_tunnel(debugger_port=8080, local_host="127.0.0.1")], "debugger_port 8080 is the port tunnel 'web' forwards to on 127.0.0.1"),
+    ([{"name": "old", "state": "absent", "debugger_port": 70000}], "tunnel 'old': debugger_port must be an integer from 1 to 65535"),
+])
+def test_bad_or_shared_debugger_ports_fail_with_one_line_naming_the_tunnels(tunnels: list[dict[str, t.Any]], message: str) -> None:
+    assert message in _error(tunnels)
+
+
+def test_debugger_ports_of_their_own_are_kept_and_absent_tunnels_share_nothing() -> None:
+    tunnels = validated_tunnels([_tunnel(debugger_port="4301"), {"name": "db", "mode": "tcp", "local_port": 4302},
+                                 {"name": "old", "state": "absent", "debugger_port": 4301}, {"name": "was", "state": "absent", "local_port": 4301},
+                                 {"name": "lan", "local_port": 4301, "local_host": "10.0.0.5"}])
+    assert [tunnel["debugger_port"] for tunnel in tunnels] == [4301, None, 4301, None, None]
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"urls_timeout": 0}, "tunnel_service_urls_timeout must be an integer from 1 to 3600, got 0"),
+    ({"urls_timeout": "1h"}, "tunnel_service_urls_timeout must be an integer from 1 to 3600, got '1h'"),
+    ({"urls_delay": 61}, "tunnel_service_urls_delay must be an integer from 1 to 60, got 61"),
+    ({"urls_delay": False}, "tunnel_service_urls_delay must be an integer from 1 to 60, got False"),
+])
+def test_the_url_wait_settings_are_checked_with_the_others(settings: dict[str, t.Any], message: str) -> None:
+    assert message in _error([_tunnel()], {**SETTINGS, **settings})
+    assert checked_settings({**SETTINGS, "urls_timeout": "90", "urls_delay": "3"})[("urls_timeout")] == 90

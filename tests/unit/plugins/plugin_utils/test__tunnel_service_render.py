@@ -25,7 +25,7 @@ def test_plan_names_units_and_files_and_holds_no_secret() -> None:
     )
     assert entries[0] == {
         "name": "web", "state": "present", "mode": "http", "local_host": "localhost", "local_port": 8080, "has_token": True,
-        "options": ["x:https", "b:alice:***", "k:***"], "domains": [], "server": "a.pinggy.io",
+        "options": ["x:https", "b:alice:***", "k:***"], "domains": [], "server": "a.pinggy.io", "debugger_port": None,
         "unit": "pt@web.service", "unit_file": "/srv/units/pt@.service",
         "legacy_unit": "pt-web.service", "legacy_unit_file": "/srv/units/pt-web.service",
         "config_file": "/srv/conf/web.conf", "known_hosts_file": "/srv/state/web.known_hosts",
@@ -223,3 +223,20 @@ def test_stale_takes_a_list_of_paths_only(found: t.Any) -> None:
 def test_stale_checks_the_tunnels_and_settings_first() -> None:
     with pytest.raises(TunnelServiceError, match="^tunnel_service: tunnel 'web' is listed twice$"):
         render.stale([], [_tunnel(), _tunnel()], SETTINGS)
+
+
+def test_a_debugger_port_is_a_loopback_local_forward_to_the_web_debugger_and_in_the_plan() -> None:
+    tunnels = [_tunnel(debugger_port="4301"), {"name": "db", "mode": "tcp", "local_port": 5432, "debugger_port": 4302}]
+    assert [entry["debugger_port"] for entry in plan(tunnels, SETTINGS)] == [4301, 4302]
+    assert "  LocalForward 127.0.0.1:4301 localhost:4300" in ssh_config("web", tunnels, SETTINGS).splitlines()
+    assert "  LocalForward 127.0.0.1:4302 localhost:4300" in ssh_config("db", tunnels, SETTINGS).splitlines()
+    assert "LocalForward" not in ssh_config("web", [_tunnel()], SETTINGS)
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the OpenSSH client")
+def test_openssh_reads_the_debugger_forward_as_bound_to_loopback(tmp_path: Path) -> None:
+    baseline = _resolved(tmp_path, ssh_config("web", [_tunnel()], SETTINGS))
+    resolved = _resolved(tmp_path, ssh_config("web", [_tunnel(debugger_port=4301)], SETTINGS))
+    assert "localforward" not in baseline
+    assert resolved["localforward"] == ["[127.0.0.1]:4301 [localhost]:4300"]  # ssh -G brackets every host
+    assert {key: value for key, value in resolved.items() if key != "localforward"} == baseline
