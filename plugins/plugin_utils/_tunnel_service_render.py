@@ -21,6 +21,7 @@ from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_che
     validated_tunnels,
 )
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_options import shown_option
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_proxy import NO_PROXY, proxy_command
 
 HOST_ALIAS = "pinggy-tunnel"
 
@@ -39,6 +40,11 @@ def _known_hosts_file(merged: t.Mapping[str, t.Any], name: str) -> str:
 def _server(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> str:
     """The server the tunnel connects to: its own (a regional one) or tunnel_service_server."""
     return t.cast(str, tunnel["server"] or merged["server"])
+
+
+def _proxy(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> t.Optional[str]:
+    """The HTTP CONNECT proxy (host:port) the tunnel goes through: its own, none, or tunnel_service_proxy (or None)."""
+    return None if tunnel["proxy"] == NO_PROXY else tunnel["proxy"] or merged["proxy"]
 
 
 def _files(name: str, merged: t.Mapping[str, t.Any]) -> dict[str, str]:
@@ -67,6 +73,7 @@ def _plan_entry(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) ->
         "options": [shown_option(option) for option in tunnel["options"]],
         "domains": tunnel["domains"],
         "server": _server(tunnel, merged),
+        "proxy": _proxy(tunnel, merged),
         **_files(name, merged),
         "expectation": expectation,
     }
@@ -122,6 +129,12 @@ def _tunnel_lines(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) 
     return lines
 
 
+def _proxy_lines(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> list[str]:
+    """Through an HTTP CONNECT proxy, as Pinggy documents it (OpenBSD netcat); checked, so nothing to escape."""
+    proxy = _proxy(tunnel, merged)
+    return [f"  ProxyCommand {proxy_command(merged['proxy_client_command'], proxy)}"] if proxy else []
+
+
 def _session_lines(name: str, merged: t.Mapping[str, t.Any]) -> list[str]:
     """The lines that keep the connection alive, pin the server's key and turn off everything a tunnel does not need."""
     return [
@@ -151,7 +164,7 @@ def _session_lines(name: str, merged: t.Mapping[str, t.Any]) -> list[str]:
 
 
 def _config(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> str:
-    return "\n".join(_tunnel_lines(tunnel, merged) + _session_lines(tunnel["name"], merged))
+    return "\n".join(_tunnel_lines(tunnel, merged) + _proxy_lines(tunnel, merged) + _session_lines(tunnel["name"], merged))
 
 
 def ssh_config(name: str, tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> str:
