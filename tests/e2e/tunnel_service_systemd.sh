@@ -19,6 +19,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib/systemd_ns.sh"
 # shellcheck source=tests/e2e/lib/tunnel_service.sh
 source "$(dirname "$0")/lib/tunnel_service.sh"
+# shellcheck source=tests/e2e/lib/proxy.sh
+source "$(dirname "$0")/lib/proxy.sh"
 
 started=$(date +%s)
 work=$(mktemp -d)
@@ -113,6 +115,9 @@ inside sh -c "cat /etc/systemd/system/$unit_prefix*.service" > "$work/units.txt"
 for name in ssh web; do inside systemctl show "$unit_prefix$name.service"; done > "$work/show.txt"
 ps -eo args > "$work/ps.txt"
 grep -q -- "-F /run/pinggy-e2e/etc/web.conf pinggy-tunnel" "$work/ps.txt" || fail "the unit's ssh is not in the process list"
+
+step "through an HTTP CONNECT proxy (tinyproxy): the web tunnel goes through it, the ssh one (proxy: none) does not"
+proxy_carries_tunnel || fail "the proxy does not carry the tunnel"
 
 step "a renamed tunnel with exclusive: the old unit stops and goes, the other keeps running"
 # Issue 25: web renamed to site (the same token: its first connection may be refused until the old one stops, and
