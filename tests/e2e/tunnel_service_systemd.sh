@@ -7,9 +7,10 @@
 # The role deploys two tunnels (tcp, and http with basic auth, x:https and an allow-list) to a local web server: its
 # units start (as the service user, enabled); a second run changes nothing; a changed option restarts that unit only;
 # a killed ssh is restarted by systemd (Restart=always); pinggy_sessions_info lists both with their options and the
-# gate passes; with tunnel_service_exclusive, a renamed tunnel's old unit stops and goes (the other keeps running);
+# gate passes; redeployed behind an HTTP CONNECT proxy (Debian's tinyproxy on loopback, lib/proxy.sh) the web tunnel
+# goes through it (its log, the unit's nc, the page) and the ssh one (proxy: none) does not; with tunnel_service_exclusive, a renamed tunnel's old unit stops and goes (the other keeps running);
 # state: absent stops, disables and removes them, and the gate then fails. The tokens and the password
-# appear in no unit file, `systemctl show`, process list, journal or role output (-vvv).
+# appear in no unit file, `systemctl show`, process list, journal, proxy log or role output (-vvv).
 # Needs PINGGY_API_URL, PINGGY_API_KEY, PINGGY_EMULATOR_URL and PINGGY_EMULATOR_SSH_PORT
 # (PINGGY_EMULATOR_SSH=1 tests/utils/with_emulator.sh sets them), root, and the collection on ANSIBLE_COLLECTIONS_PATH.
 set -euo pipefail
