@@ -112,7 +112,7 @@ proxy_check_shell() {
 }
 
 proxy_carries_tunnel() {
-  local front=${PINGGY_EMULATOR_SSH_PORT:?} from ssh_invocation had_nc=already config
+  local front=${PINGGY_EMULATOR_SSH_PORT:?} from ssh_invocation had_nc="already there" config
   ensure_tinyproxy || return 1
   start_tinyproxy "$work" "$front" || return 1
   [ -x /usr/bin/nc ] || had_nc="installed by the role"
