@@ -22,6 +22,7 @@ from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MO
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import host_problem
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._known_hosts import has_key_for, known_host_name
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_options import HOSTNAME, option_problem, shown_option
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_proxy import NO_PROXY, ProxyError, proxy_address
 
 # OpenSSH forwards TCP only: a UDP tunnel needs the Pinggy app.
 SSH_MODES = tuple(mode for mode in MODES if mode != "udp")
@@ -44,12 +45,14 @@ UNIT_PREFIX = re.compile(r"[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*")
 TUNNEL_DEFAULTS: dict[str, t.Any] = {"mode": "http", "local_host": "localhost", "force": False, "options": [], "domains": [],
                                      "state": "present"}
 TUNNEL_KEYS = ("name", "mode", "local_port", "local_host", "token", "token_name", "options", "force", "domains", "server", "debugger_port",
+               "proxy",
                "state")
 # Pinggy serves custom domains on http and tls tunnels only.
 DOMAIN_MODES = ("http", "tls")
 # The settings, each the role variable tunnel_service_<name>; the order is the one messages list them in.
 SETTINGS = ("server", "port", "keepalive_interval", "keepalive_count", "strict_host_key_checking", "known_hosts", "config_dir",
-            "state_dir", "unit_dir", "unit_prefix", "connect_timeout", "user", "group", "ssh_command", "urls_timeout", "urls_delay")
+            "state_dir", "unit_dir", "unit_prefix", "connect_timeout", "user", "group", "ssh_command", "urls_timeout", "urls_delay",
+            "proxy", "proxy_client_command")
 ROLE_DEFAULTS = pathlib.Path(__file__).resolve().parents[2] / "roles" / "tunnel_service" / "defaults" / "main.yml"
 # The numeric settings and their ranges.
 NUMBER_SETTINGS = (("port", 1, 65535), ("keepalive_interval", 1, 3600), ("keepalive_count", 1, 100), ("connect_timeout", 1, 3600),
@@ -238,6 +241,23 @@ def _debugger_port(label: str, tunnel: t.Mapping[str, t.Any]) -> t.Optional[int]
     return t.cast(int, port)
 
 
+def _checked_proxy(setting: str, proxy: t.Any) -> str:
+    """The proxy as host:port; the error names the setting (or the tunnel) and never quotes credentials."""
+    try:
+        return proxy_address(proxy)
+    except ProxyError as problem:
+        raise _fail(f"{setting} {problem}") from None
+
+
+def _proxy(label: str, tunnel: t.Mapping[str, t.Any]) -> t.Optional[str]:
+    """The tunnel's own proxy (``host:port``), NO_PROXY (none, whatever the role's), or None for tunnel_service_proxy.
+    An empty one is None, as for server and token: a templated default of '' must not turn the role's proxy off."""
+    proxy = tunnel.get("proxy")
+    if proxy is None or proxy == "":
+        return None
+    return NO_PROXY if proxy == NO_PROXY else _checked_proxy(f"{label}: proxy", proxy)
+
+
 def _validated_tunnel(index: int, tunnel: t.Any, seen: set[str]) -> dict[str, t.Any]:
     # Checked in this order so that a tunnel with several problems is always reported by the same one.
     name = _tunnel_name(index, tunnel, seen)
@@ -256,10 +276,11 @@ def _validated_tunnel(index: int, tunnel: t.Any, seen: set[str]) -> dict[str, t.
     domains = _domains(label, tunnel, mode, token)
     server = _server(label, tunnel)
     debugger_port = _debugger_port(label, tunnel)
+    proxy = _proxy(label, tunnel)
     return {
         "name": name, "mode": mode, "state": state, "local_host": local_host, "local_port": local_port,
         "token": token, "token_name": token_name, "force": force, "options": options, "domains": domains, "server": server,
-        "debugger_port": debugger_port,
+        "debugger_port": debugger_port, "proxy": proxy,
     }
 
 
@@ -306,7 +327,7 @@ def _known_hosts(merged: t.Mapping[str, t.Any]) -> list[str]:
 
 def _check_paths(merged: t.Mapping[str, t.Any]) -> None:
     """The paths and the unit prefix go into ssh config lines, unit lines and file names: refused unless plain."""
-    for key in ("config_dir", "state_dir", "unit_dir", "ssh_command"):
+    for key in ("config_dir", "state_dir", "unit_dir", "ssh_command", "proxy_client_command"):
         if not isinstance(merged[key], str) or not PATH.fullmatch(merged[key]):
             raise _fail(
                 f"tunnel_service_{key} must be an absolute path without whitespace, of letters, digits and '/', '.', '_', "
@@ -331,6 +352,11 @@ def _check_accounts(merged: dict[str, t.Any]) -> None:
             )
 
 
+def _proxy_setting(proxy: t.Any) -> t.Optional[str]:
+    """The role's proxy as ``host:port``, or None for none ('' or none)."""
+    return None if proxy in ("", NO_PROXY) else _checked_proxy("tunnel_service_proxy", proxy)
+
+
 def checked_settings(settings: t.Optional[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
     """The settings, checked, with the role's defaults for those missing (or None)."""
     merged = dict(DEFAULTS)
@@ -347,6 +373,7 @@ def checked_settings(settings: t.Optional[t.Mapping[str, t.Any]]) -> dict[str, t
     merged["known_hosts"] = _known_hosts(merged)
     _check_paths(merged)
     _check_accounts(merged)
+    merged["proxy"] = _proxy_setting(merged["proxy"])
     return merged
 
 

@@ -22,6 +22,7 @@ from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_che
     validated_tunnels,
 )
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_options import shown_option
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_proxy import NO_PROXY, proxy_command
 
 HOST_ALIAS = "pinggy-tunnel"
 # Where Pinggy's web debugger listens, on the server's side of the connection (pinggy.io docs: -L4300:localhost:4300).
@@ -42,6 +43,11 @@ def _known_hosts_file(merged: t.Mapping[str, t.Any], name: str) -> str:
 def _server(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> str:
     """The server the tunnel connects to: its own (a regional one) or tunnel_service_server."""
     return t.cast(str, tunnel["server"] or merged["server"])
+
+
+def _proxy(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> t.Optional[str]:
+    """The HTTP CONNECT proxy (host:port) the tunnel goes through: its own, none, or tunnel_service_proxy (or None)."""
+    return None if tunnel["proxy"] == NO_PROXY else tunnel["proxy"] or merged["proxy"]
 
 
 def template_unit(settings: t.Mapping[str, t.Any]) -> dict[str, str]:
@@ -83,6 +89,7 @@ def _plan_entry(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) ->
         "domains": tunnel["domains"],
         "server": _server(tunnel, merged),
         "debugger_port": tunnel["debugger_port"],
+        "proxy": _proxy(tunnel, merged),
         **_files(name, merged),
         "expectation": expectation,
     }
@@ -142,6 +149,12 @@ def _tunnel_lines(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) 
     return lines
 
 
+def _proxy_lines(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> list[str]:
+    """Through an HTTP CONNECT proxy, as Pinggy documents it (OpenBSD netcat); checked, so nothing to escape."""
+    proxy = _proxy(tunnel, merged)
+    return [f"  ProxyCommand {proxy_command(merged['proxy_client_command'], proxy)}"] if proxy else []
+
+
 def _session_lines(name: str, merged: t.Mapping[str, t.Any]) -> list[str]:
     """The lines that keep the connection alive, pin the server's key and turn off everything a tunnel does not need."""
     return [
@@ -171,7 +184,7 @@ def _session_lines(name: str, merged: t.Mapping[str, t.Any]) -> list[str]:
 
 
 def _config(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> str:
-    return "\n".join(_tunnel_lines(tunnel, merged) + _session_lines(tunnel["name"], merged))
+    return "\n".join(_tunnel_lines(tunnel, merged) + _proxy_lines(tunnel, merged) + _session_lines(tunnel["name"], merged))
 
 
 def ssh_config(name: str, tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> str:

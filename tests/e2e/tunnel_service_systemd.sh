@@ -9,9 +9,10 @@
 # with basic auth, x:https and an allow-list) to a local web server: its instances start (as the service user, enabled);
 # a second run changes nothing; a changed option restarts that unit only;
 # a killed ssh is restarted by systemd (Restart=always); pinggy_sessions_info lists both with their options and the
-# gate passes; with tunnel_service_exclusive, a renamed tunnel's old unit stops and goes (the other keeps running);
+# gate passes; redeployed behind an HTTP CONNECT proxy (Debian's tinyproxy on loopback, lib/proxy.sh) the web tunnel
+# goes through it (its log, the unit's nc, the page) and the ssh one (proxy: none) does not; with tunnel_service_exclusive, a renamed tunnel's old unit stops and goes (the other keeps running);
 # state: absent stops, disables and removes them, and the gate then fails. The tokens and the password
-# appear in no unit file, `systemctl show`, process list, journal or role output (-vvv).
+# appear in no unit file, `systemctl show`, process list, journal, proxy log or role output (-vvv).
 # Needs PINGGY_API_URL, PINGGY_API_KEY, PINGGY_EMULATOR_URL and PINGGY_EMULATOR_SSH_PORT
 # (PINGGY_EMULATOR_SSH=1 tests/utils/with_emulator.sh sets them), root, and the collection on ANSIBLE_COLLECTIONS_PATH.
 set -euo pipefail
@@ -23,6 +24,8 @@ source "$(dirname "$0")/lib/systemd_ns.sh"
 source "$(dirname "$0")/lib/tunnel_service.sh"
 # shellcheck source=tests/e2e/lib/tunnel_service_urls.sh
 source "$(dirname "$0")/lib/tunnel_service_urls.sh"
+# shellcheck source=tests/e2e/lib/proxy.sh
+source "$(dirname "$0")/lib/proxy.sh"
 
 started=$(date +%s)
 work=$(mktemp -d)
@@ -153,6 +156,9 @@ grep -q -- "-F /run/pinggy-e2e/etc/web.conf pinggy-tunnel" "$work/ps.txt" || fai
 
 step "public URLs without the API key (debugger_port): published as the API reports them, gated; a template refused"
 check_debugger_urls "$work" || fail "the public URLs from the web debuggers"
+
+step "through an HTTP CONNECT proxy (tinyproxy): the web tunnel goes through it, the ssh one (proxy: none) does not"
+proxy_carries_tunnel || fail "the proxy does not carry the tunnel"
 
 step "a renamed tunnel with exclusive: the old unit stops and goes, the other keeps running"
 # Issue 25: web renamed to site (the same token: its first connection may be refused until the old one stops, and

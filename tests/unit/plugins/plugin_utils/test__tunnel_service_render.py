@@ -26,6 +26,7 @@ def test_plan_names_units_and_files_and_holds_no_secret() -> None:
     assert entries[0] == {
         "name": "web", "state": "present", "mode": "http", "local_host": "localhost", "local_port": 8080, "has_token": True,
         "options": ["x:https", "b:alice:***", "k:***"], "domains": [], "server": "a.pinggy.io", "debugger_port": None,
+        "proxy": None,
         "unit": "pt@web.service", "unit_file": "/srv/units/pt@.service",
         "legacy_unit": "pt-web.service", "legacy_unit_file": "/srv/units/pt-web.service",
         "config_file": "/srv/conf/web.conf", "known_hosts_file": "/srv/state/web.known_hosts",
