@@ -543,10 +543,11 @@ cmd_prepare() {
 # The sanity stages of CORES (pairs of sanity stages, in matrix order).
 sanity_specs() { local core; for core in "$@"; do echo "sanity $core=sanity $core"; done; }
 
-# The Debian packages the end-to-end scripts install when missing (OpenSSH, systemd, Chromium), fetched and installed
-# while the CPU-bound stages run: downloads and unpacking are disk and network work, and off the scripts' own time.
+# The Debian packages the end-to-end scripts install when missing (OpenSSH, systemd, Chromium, tinyproxy), fetched and
+# installed while the CPU-bound stages run: downloads and unpacking are disk and network work, and off the scripts' own
+# time.
 # Root (or sudo) and apt-get only; otherwise the scripts install what they need, or say what is missing.
-E2E_PACKAGES=${PINGGY_E2E_PACKAGES-openssh-server openssh-client systemd chromium}
+E2E_PACKAGES=${PINGGY_E2E_PACKAGES-openssh-server openssh-client systemd chromium tinyproxy-bin}
 cmd_packages() {
   local sudo=() missing=() package
   command -v apt-get >/dev/null 2>&1 || return 0
