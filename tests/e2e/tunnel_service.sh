@@ -200,22 +200,7 @@ exec_start=$(sed -n 's/^ExecStart=//p' "$fleet/units/pinggy-tunnel@.service")
 read -ra argv <<< "${exec_start//%i/shop}"
 setpriv --reuid="$service_user" --regid="$service_user" --init-groups -- "${argv[@]}" < /dev/null > "$work/domains.log" 2>&1 &
 pids+=($!)
-python3 - "$PINGGY_API_URL" "$domains_token" <<'PY' || { cat "$work/domains.log"; fail "the custom domains do not reach the local server"; }
-import json, os, sys, time, urllib.request
-url, token = sys.argv[1:]
-deadline = time.monotonic() + 20
-while True:
-    request = urllib.request.Request(f"{url}/session/active", headers={"Authorization": f"Bearer {os.environ['PINGGY_API_KEY']}"})
-    ports = [s["port"] for s in json.load(urllib.request.urlopen(request, timeout=10)) if s["tokenName"] == token]
-    if len(ports) == 3:
-        break
-    if time.monotonic() > deadline:
-        sys.exit(f"expected 3 forwards of the tunnel, found {len(ports)}")
-    time.sleep(0.2)
-for port in ports:
-    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=10).read()
-    assert body == b"hello through pinggy\n", (port, body)
-PY
+forwards_reach_web_server "$domains_token" 3 || { cat "$work/domains.log"; fail "the custom domains do not reach the local server"; }
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
 rm -rf "$fleet"
 

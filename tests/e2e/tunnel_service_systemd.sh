@@ -160,6 +160,19 @@ check_debugger_urls "$work" || fail "the public URLs from the web debuggers"
 step "through an HTTP CONNECT proxy (tinyproxy): the web tunnel goes through it, the ssh one (proxy: none) does not"
 proxy_carries_tunnel || fail "the proxy does not carry the tunnel"
 
+step "two custom domains on an http tunnel; without exclusive, a tunnel no longer listed keeps running"
+# Issue 25: a third tunnel, shop, with two Pro custom domains: three forwards, each reaching the web server. Then the
+# list without it and tunnel_service_exclusive false: shop's instance is left running (the rename below removes it).
+domains_token="e2eSdDom$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
+all_secrets="$all_secrets $domains_token"
+sed -e "/- {name: web,/a\\  - {name: shop, mode: http, local_port: $web_port, token: $domains_token, domains: [shop.example.com, www.shop.example.com]}" \
+  "$work/vars.yml" > "$work/vars_domains.yml"
+inside ansible-playbook "$work/deploy.yml" -e "@$work/vars_domains.yml" > "$work/deploy_domains.out" 2>&1 \
+  || { cat "$work/deploy_domains.out"; fail "the run with custom domains failed"; }
+forwards_reach_web_server "$domains_token" 3 || { inside journalctl --no-pager -n 30 -u "$(unit_of shop)" || true; fail "the custom domains do not reach the web server"; }
+deploy > "$work/deploy_unlisted.out" 2>&1 || { cat "$work/deploy_unlisted.out"; fail "the run without shop failed"; }
+inside systemctl is-active --quiet "$(unit_of shop)" || fail "without exclusive, the unlisted tunnel was stopped"
+
 step "a renamed tunnel with exclusive: the old unit stops and goes, the other keeps running"
 # Issue 25: web renamed to site (the same token: its first connection may be refused until the old one stops, and
 # systemd's restart brings it up).
@@ -168,7 +181,7 @@ sed -e 's/{name: web,/{name: site,/' "$work/vars.yml" > "$work/vars_renamed.yml"
 echo "tunnel_service_exclusive: true" >> "$work/vars_renamed.yml"
 inside ansible-playbook "$work/deploy.yml" -e "@$work/vars_renamed.yml" > "$work/rename.out" 2>&1 \
   || { cat "$work/rename.out"; fail "the run with the renamed tunnel failed"; }
-grep -qF "not in tunnel_service_tunnels, so removed (tunnel_service_exclusive): web\"" "$work/rename.out" \
+grep -qF "not in tunnel_service_tunnels, so removed (tunnel_service_exclusive): shop, web\"" "$work/rename.out" \
   || { cat "$work/rename.out"; fail "the run does not name the removed tunnel"; }
 if inside systemctl is-active --quiet "$(unit_of web)"; then fail "the old unit still runs"; fi
 left=$(inside sh -c "ls /etc/systemd/system/multi-user.target.wants/$(unit_of web) /run/pinggy-e2e/etc/web.conf /run/pinggy-e2e/state/web.known_hosts 2>/dev/null" || true)

@@ -16,6 +16,8 @@
 # WORK/deploy1.out, that changes something, then a second, into WORK/deploy2.out, that changes nothing.
 # tunnel_ports TCP_TOKEN WEB_TOKEN [WEB_OPTION]: once both are up (the web one with its options, or with WEB_OPTION
 # among them), print the tcp and the http tunnel's loopback ports.
+# forwards_reach_web_server TOKEN COUNT: once the token has COUNT sessions (a tunnel's forward and one per custom
+# domain), each one's loopback port serves the web server's page.
 # check_no_secret "SECRET ..." FILE...: fails naming the file and lines where a secret appears.
 
 # shellcheck source=tests/e2e/lib/sshd.sh
@@ -137,6 +139,25 @@ while True:
     if time.monotonic() > deadline:
         sys.exit(f"not up within 20 s: {sorted(s['tokenName'] for s in sessions)}")
     time.sleep(0.2)
+PY
+}
+
+forwards_reach_web_server() {
+  python3 - "${PINGGY_API_URL:?}" "$1" "$2" <<'PY'
+import json, os, sys, time, urllib.request
+url, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+deadline = time.monotonic() + 20
+while True:
+    request = urllib.request.Request(f"{url}/session/active", headers={"Authorization": f"Bearer {os.environ['PINGGY_API_KEY']}"})
+    ports = [s["port"] for s in json.load(urllib.request.urlopen(request, timeout=10)) if s["tokenName"] == token]
+    if len(ports) == count:
+        break
+    if time.monotonic() > deadline:
+        sys.exit(f"expected {count} forwards of the tunnel, found {len(ports)}")
+    time.sleep(0.2)
+for port in ports:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=10).read()
+    assert body == b"hello through pinggy\n", (port, body)
 PY
 }
 
