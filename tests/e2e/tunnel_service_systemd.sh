@@ -6,13 +6,16 @@
 # /tmp and /var/tmp checked after the boot and after the teardown. The role and systemctl run inside the namespace.
 # A host as an earlier version deployed it (one unit per tunnel, running) moves to the template unit: each tunnel
 # restarted once, as an instance of the template, no old unit or link left. The role deploys two tunnels (tcp, and http
-# with basic auth, x:https and an allow-list) to a local web server: its instances start (as the service user, enabled);
-# a second run changes nothing; a changed option restarts that unit only;
-# a killed ssh is restarted by systemd (Restart=always); pinggy_sessions_info lists both with their options and the
-# gate passes; redeployed behind an HTTP CONNECT proxy (Debian's tinyproxy on loopback, lib/proxy.sh) the web tunnel
-# goes through it (its log, the unit's nc, the page) and the ssh one (proxy: none) does not; with tunnel_service_exclusive, a renamed tunnel's old unit stops and goes (the other keeps running);
-# state: absent stops, disables and removes them, and the gate then fails. The tokens and the password
-# appear in no unit file, `systemctl show`, process list, journal, proxy log or role output (-vvv).
+# with basic auth, x:https and an allow-list) to a local web server: its instances start (as the service user,
+# enabled); a second run changes nothing; a changed option restarts that unit only; a killed ssh is restarted by
+# systemd (Restart=always); pinggy_sessions_info lists both with their options and the gate passes. Then, issue 25:
+# with a debugger_port each, the URLs the role publishes are the API's and gate (lib/tunnel_service_urls.sh), a
+# template served as a name is refused; behind an HTTP CONNECT proxy (Debian's tinyproxy on loopback, lib/proxy.sh)
+# the web tunnel goes through it (its log, the unit's nc, the page) and the ssh one (proxy: none) does not; an http
+# tunnel with two custom domains forwards three times, each reaching the web server; without exclusive an unlisted
+# tunnel keeps running, with it a renamed tunnel's old instance and the unlisted one go (the other keeps running);
+# state: absent stops, disables and removes them (the template unit too), and the gate then fails. The tokens and the
+# password appear in no unit file, `systemctl show`, process list, journal, proxy log or role output (-vvv).
 # Needs PINGGY_API_URL, PINGGY_API_KEY, PINGGY_EMULATOR_URL and PINGGY_EMULATOR_SSH_PORT
 # (PINGGY_EMULATOR_SSH=1 tests/utils/with_emulator.sh sets them), root, and the collection on ANSIBLE_COLLECTIONS_PATH.
 set -euo pipefail
@@ -167,7 +170,9 @@ domains_token="e2eSdDom$(python3 -c 'import secrets; print(secrets.token_hex(6))
 all_secrets="$all_secrets $domains_token"
 sed -e "/- {name: web,/a\\  - {name: shop, mode: http, local_port: $web_port, token: $domains_token, domains: [shop.example.com, www.shop.example.com]}" \
   "$work/vars.yml" > "$work/vars_domains.yml"
-inside ansible-playbook "$work/deploy.yml" -e "@$work/vars_domains.yml" > "$work/deploy_domains.out" 2>&1 \
+printf '%s\n' "- {name: Deploy three tunnels, hosts: localhost, connection: local, gather_facts: false," \
+  "   roles: [pinggy.tunnels.tunnel_service]}" > "$work/deploy_three.yml"
+inside ansible-playbook "$work/deploy_three.yml" -e "@$work/vars_domains.yml" > "$work/deploy_domains.out" 2>&1 \
   || { cat "$work/deploy_domains.out"; fail "the run with custom domains failed"; }
 forwards_reach_web_server "$domains_token" 3 || { inside journalctl --no-pager -n 30 -u "$(unit_of shop)" || true; fail "the custom domains do not reach the web server"; }
 deploy > "$work/deploy_unlisted.out" 2>&1 || { cat "$work/deploy_unlisted.out"; fail "the run without shop failed"; }
@@ -215,5 +220,6 @@ for path in /etc/systemd/system/"${unit_prefix%-}"* /etc/systemd/system/multi-us
   [ ! -e "$path" ] || fail "$path is on the host"
 done
 echo "tunnel_service under systemd, end-to-end: passed in $(( $(date +%s) - started )) s (booted, moved from per-tunnel units, units started as" \
-  "$service_user and enabled, idempotent, restarted one unit, survived a killed ssh, listed, gated, stopped and removed," \
+  "$service_user and enabled, idempotent, restarted one unit, survived a killed ssh, listed, gated, URLs published as the" \
+  "API's, through a proxy, two custom domains, exclusive or not, stopped and removed," \
   "no secret leaked, nothing left on the host)"

@@ -8,7 +8,8 @@
 # as server (host_key pinned), service_user, tunnels ssh (tcp to TCP_LOCAL_PORT, tcp_token) and web (http to web_port,
 # web_token, the option list WEB_OPTIONS), both in STATE, then the lines EXTRA_YAML.
 # pin_host_key: sets host_key, the emulator SSH front's host key, pinned as a user would pin a.pinggy.io's.
-# write_deploy_playbook FILE: a play that runs the role on localhost and checks the expectations it publishes.
+# write_deploy_playbook FILE [POST_TASKS]: a play that runs the role on localhost and checks the expectations it
+# publishes, then the post_tasks given (YAML list items, indented four spaces).
 # write_gate_vars FILE TCP_TOKEN WEB_TOKEN: the gate's variables (probing through loopback; http answers 401).
 # write_list_playbook FILE TCP_TOKEN WEB_TOKEN WEB_OPTIONS_JSON: pinggy_sessions_info lists both, with the options.
 # changed_count PLAY_OUTPUT: the changed= count of localhost in a play recap.
@@ -74,6 +75,7 @@ write_deploy_playbook() {
           tunnel_service_expectations in [[{'mode': 'tcp'}, {'mode': 'http'}], []]
         fail_msg: "{{ tunnel_service_expectations | to_json }}"
 YAML
+  if [ -n "${2:-}" ]; then printf '%s\n' "$2" >> "$1"; fi
 }
 
 # The role's expectations, plus the token names (the emulator names a token by its value, so the role is not given

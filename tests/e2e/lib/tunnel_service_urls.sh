@@ -14,20 +14,11 @@
 source "$(dirname "${BASH_SOURCE[0]}")/emulator.sh"
 
 write_urls_deploy_playbook() {
-  cat > "$1" <<YAML
-- name: Deploy the tunnels with their web debuggers
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  roles:
-    - pinggy.tunnels.tunnel_service
-  post_tasks:
-    - name: Save the published URLs
+  write_deploy_playbook "$1" "    - name: Save the published URLs
       ansible.builtin.copy:
-        content: "{{ tunnel_service_urls | to_json }}"
+        content: \"{{ tunnel_service_urls | to_json }}\"
         dest: $2
-        mode: "0644"
-YAML
+        mode: \"0644\""
 }
 
 # FILE PUBLISHED_JSON: on the controller, the API's view of each token's tunnel against the published URLs, then the gate.
