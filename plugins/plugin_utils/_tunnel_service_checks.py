@@ -57,8 +57,6 @@ ROLE_DEFAULTS = pathlib.Path(__file__).resolve().parents[2] / "roles" / "tunnel_
 # The numeric settings and their ranges.
 NUMBER_SETTINGS = (("port", 1, 65535), ("keepalive_interval", 1, 3600), ("keepalive_count", 1, 100), ("connect_timeout", 1, 3600),
                    ("urls_timeout", 1, 3600), ("urls_delay", 1, 60))
-# Names a service forwarded to on the managed host listens on there (a debugger_port equal to its port cannot be bound).
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 class TunnelServiceError(ValueError):
@@ -284,6 +282,19 @@ def _validated_tunnel(index: int, tunnel: t.Any, seen: set[str]) -> dict[str, t.
     }
 
 
+def _on_this_host(host: str) -> bool:
+    """Whether a service at ``host`` listens where a bind of 127.0.0.1 would clash: localhost, or a loopback or
+    wildcard address (an IPv4-mapped one included)."""
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        return False
+    address = getattr(address, "ipv4_mapped", None) or address
+    return address.is_loopback or address.is_unspecified
+
+
 def _check_debugger_ports(tunnels: list[dict[str, t.Any]]) -> None:
     """ssh binds each present tunnel's debugger_port on 127.0.0.1 (and exits when it cannot: ExitOnForwardFailure), so
     no two present tunnels may share one, nor take the port of a service a tunnel forwards to on this host's loopback.
@@ -297,7 +308,7 @@ def _check_debugger_ports(tunnels: list[dict[str, t.Any]]) -> None:
         if port is not None:
             holders[port] = tunnel["name"]
     for tunnel in present:
-        if tunnel["local_port"] in holders and tunnel["local_host"].lower() in LOOPBACK_NAMES:
+        if tunnel["local_port"] in holders and _on_this_host(tunnel["local_host"]):
             raise _fail(f"tunnel {holders[tunnel['local_port']]!r}: debugger_port {tunnel['local_port']} is the port tunnel "
                         f"{tunnel['name']!r} forwards to on {tunnel['local_host']}: ssh could not listen on it")
 

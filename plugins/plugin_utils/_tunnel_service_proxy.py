@@ -72,5 +72,7 @@ def proxy_address(value: t.Any) -> str:
 
 
 def proxy_command(client: str, address: str) -> str:
-    """The ProxyCommand line's value: ssh expands %h and %p to the server and its port (the address has no '%')."""
-    return f"{client} -X connect -x {address} %h %p"
+    """The ProxyCommand line's value: ssh expands %h and %p to the server and its port (the address has no '%'). The
+    shell that runs it would read a bracketed IPv6 address as a glob (a file named ``3:8080`` matches
+    ``[2001:db8::3]:8080``): the address is quoted (it holds no quote)."""
+    return f"{client} -X connect -x '{address}' %h %p"

@@ -345,6 +345,12 @@ def test_domains_and_a_server_of_the_tunnel_are_kept_and_default_to_none() -> No
      "tunnel_service: tunnel 'web': debugger_port 5432 is the port tunnel 'db' forwards to on localhost: ssh could not listen on it"),
     ([_tunnel(debugger_port=8080)], "tunnel 'web': debugger_port 8080 is the port tunnel 'web' forwards to on localhost"),
     ([_tunnel(debugger_port=8080, local_host="127.0.0.1")], "debugger_port 8080 is the port tunnel 'web' forwards to on 127.0.0.1"),
+    ([_tunnel(debugger_port=8080, local_host="0.0.0.0")], "debugger_port 8080 is the port tunnel 'web' forwards to on 0.0.0.0"),
+    ([_tunnel(debugger_port=8080, local_host="::")], "debugger_port 8080 is the port tunnel 'web' forwards to on ::"),
+    ([_tunnel(debugger_port=8080, local_host="::ffff:127.0.0.1")], "forwards to on ::ffff:127.0.0.1"),
+    ([_tunnel(debugger_port=8080, local_host="127.0.1.1")], "forwards to on 127.0.1.1"),
+    ([_tunnel(debugger_port=8080, local_host="LocalHost")], "forwards to on LocalHost"),
+    ([_tunnel(debugger_port=8080, local_host="app.localhost")], "forwards to on app.localhost"),
     ([{"name": "old", "state": "absent", "debugger_port": 70000}], "tunnel 'old': debugger_port must be an integer from 1 to 65535"),
 ])
 def test_bad_or_shared_debugger_ports_fail_with_one_line_naming_the_tunnels(tunnels: list[dict[str, t.Any]], message: str) -> None:
@@ -354,8 +360,9 @@ def test_bad_or_shared_debugger_ports_fail_with_one_line_naming_the_tunnels(tunn
 def test_debugger_ports_of_their_own_are_kept_and_absent_tunnels_share_nothing() -> None:
     tunnels = validated_tunnels([_tunnel(debugger_port="4301"), {"name": "db", "mode": "tcp", "local_port": 4302},
                                  {"name": "old", "state": "absent", "debugger_port": 4301}, {"name": "was", "state": "absent", "local_port": 4301},
-                                 {"name": "lan", "local_port": 4301, "local_host": "10.0.0.5"}])
-    assert [tunnel["debugger_port"] for tunnel in tunnels] == [4301, None, 4301, None, None]
+                                 {"name": "lan", "local_port": 4301, "local_host": "10.0.0.5"},
+                                 {"name": "v6", "local_port": 4301, "local_host": "fe80::1%eth0"}])
+    assert [tunnel["debugger_port"] for tunnel in tunnels] == [4301, None, 4301, None, None, None]
 
 
 @pytest.mark.parametrize(("settings", "message"), [

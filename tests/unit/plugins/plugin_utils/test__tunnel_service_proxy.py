@@ -14,12 +14,12 @@ from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_che
     checked_settings,
     validated_tunnels,
 )
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_proxy import NO_PROXY, ProxyError, proxy_address
+from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_proxy import NO_PROXY, ProxyError, proxy_address, proxy_command
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_render import plan, ssh_config
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.tunnel_service_data import PASSWORD, SETTINGS
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.tunnel_service_data import tunnel as _tunnel
 
-PROXY_LINE = "  ProxyCommand /usr/bin/nc -X connect -x {} %h %p"
+PROXY_LINE = "  ProxyCommand /usr/bin/nc -X connect -x '{}' %h %p"
 
 
 @pytest.mark.parametrize(("given", "address"), [
@@ -104,7 +104,7 @@ def test_no_proxy_by_default_and_the_role_proxy_applies_to_every_tunnel_but_thos
     settings = {**SETTINGS, "proxy": "http://proxy.example.com:3128/", "proxy_client_command": "/opt/netcat/bin/nc"}
     assert [entry["proxy"] for entry in plan(tunnels, settings)] == [
         "proxy.example.com:3128", "[2001:db8::1]:8080", None, "proxy.example.com:3128", "proxy.example.com:3128"]
-    assert "  ProxyCommand /opt/netcat/bin/nc -X connect -x proxy.example.com:3128 %h %p" in ssh_config("web", tunnels, settings).splitlines()
+    assert "  ProxyCommand /opt/netcat/bin/nc -X connect -x 'proxy.example.com:3128' %h %p" in ssh_config("web", tunnels, settings).splitlines()
     assert "ProxyCommand" not in ssh_config("direct", tunnels, settings)
     assert [validated_tunnels(tunnels)[index]["proxy"] for index in (2, 3)] == [NO_PROXY, None]
 
@@ -125,5 +125,13 @@ def test_openssh_reads_the_proxy_command_and_nothing_else_changes(tmp_path: Path
         return subprocess.run(["ssh", "-G", "-F", str(path), "pinggy-tunnel"], check=True, capture_output=True, text=True).stdout.splitlines()
 
     direct, proxied = resolved(SETTINGS), resolved({**SETTINGS, "proxy": proxy})
-    assert [line for line in proxied if line not in direct] == [f"proxycommand /usr/bin/nc -X connect -x {address} %h %p"]
+    assert [line for line in proxied if line not in direct] == [f"proxycommand /usr/bin/nc -X connect -x '{address}' %h %p"]
     assert [line for line in direct if line not in proxied] == []
+
+
+def test_the_shell_passes_a_bracketed_address_as_written_even_where_a_file_matches_it(tmp_path: Path) -> None:
+    """ssh hands the ProxyCommand to a shell, which would expand [2001:db8::3]:8080 to a file named 3:8080."""
+    (tmp_path / "3:8080").touch()
+    command = proxy_command("printf '%s\\n'", "[2001:db8::3]:8080").replace("%h %p", "a.pinggy.io 443")
+    words = subprocess.run(["/bin/sh", "-c", f"exec {command}"], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.split()
+    assert words == ["-X", "connect", "-x", "[2001:db8::3]:8080", "a.pinggy.io", "443"]
