@@ -6,8 +6,9 @@
 The tunnel_service role pins the Pinggy servers' host keys: a tunnel whose server has no line would never connect
 (``Host key verification failed``, retried forever). The rules are OpenSSH's (sshd(8), SSH_KNOWN_HOSTS FILE FORMAT):
 the host field is a comma-separated list of patterns (``*`` and ``?`` wildcards, ``!`` negation) or one hashed name
-``|1|salt|hash`` (HMAC-SHA1 of the name); a port other than 22 is written ``[host]:port``; ``@cert-authority``
-lines count, ``@revoked`` lines do not.
+``|1|salt|hash`` (HMAC-SHA1 of the name); a port other than 22 is written ``[host]:port``. Only plain host key lines
+count: ``@cert-authority`` lines vouch for certificates, which Pinggy's servers do not present, and a key that an
+``@revoked`` line names is refused by ssh wherever else it is listed.
 """
 
 from __future__ import annotations
@@ -49,14 +50,9 @@ def _hosts_match(hosts: str, name: str) -> bool:
 
 
 def has_key_for(lines: t.Iterable[str], server: str, port: int) -> bool:
-    """Whether one of the known_hosts ``lines`` gives a key (or a certificate authority) for ``server`` on ``port``."""
+    """Whether one of the known_hosts ``lines`` gives ``server`` on ``port`` a host key that no line revokes."""
     name = known_host_name(server, port)
-    for line in lines:
-        fields = line.split()
-        if fields and fields[0] == "@revoked":
-            continue
-        if fields and fields[0] == "@cert-authority":
-            fields = fields[1:]
-        if len(fields) >= 3 and _hosts_match(fields[0], name):
-            return True
-    return False
+    entries = [line.split() for line in lines]
+    revoked = {fields[3] for fields in entries if len(fields) >= 4 and fields[0] == "@revoked"}
+    return any(len(fields) >= 3 and not fields[0].startswith("@") and fields[2] not in revoked and _hosts_match(fields[0], name)
+               for fields in entries)

@@ -27,7 +27,7 @@ HASHED_US = "|1|AAECAwQFBgcICQoLDA0ODxAREhM=|fORDi29DhspvFgpq2E2ESGZyhmA="
     (f"x.example,[*.a.pinggy.io]:443 {KEY}", "eu.a.pinggy.io", 443, True),
     (f"[?.a.pinggy.io]:443 {KEY}", "us.a.pinggy.io", 443, False),
     (f"[*.a.pinggy.io]:443,![us.a.pinggy.io]:443 {KEY}", "us.a.pinggy.io", 443, False),
-    (f"@cert-authority [*.a.pinggy.io]:443 {KEY}", "ap.a.pinggy.io", 443, True),
+    (f"@cert-authority [*.a.pinggy.io]:443 {KEY}", "ap.a.pinggy.io", 443, False),  # vouches for certificates only
     (f"@revoked [a.pinggy.io]:443 {KEY}", "a.pinggy.io", 443, False),
     (f"{HASHED_US} {KEY}", "us.a.pinggy.io", 443, True),
     (f"{HASHED_US} {KEY}", "eu.a.pinggy.io", 443, False),
@@ -38,6 +38,13 @@ HASHED_US = "|1|AAECAwQFBgcICQoLDA0ODxAREhM=|fORDi29DhspvFgpq2E2ESGZyhmA="
 ])
 def test_a_line_is_for_a_server_as_openssh_reads_it(line: str, server: str, port: int, expected: bool) -> None:
     assert has_key_for([line], server, port) is expected
+
+
+def test_a_revoked_key_counts_nowhere() -> None:
+    other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOtherKeyOtherKeyOtherKeyOtherKeyOther"
+    revoked = f"@revoked * {KEY}"
+    assert not has_key_for([f"[a.pinggy.io]:443 {KEY}", revoked], "a.pinggy.io", 443)
+    assert has_key_for([f"[a.pinggy.io]:443 {KEY}", f"[a.pinggy.io]:443 {other}", revoked], "a.pinggy.io", 443)
 
 
 def test_the_name_looked_up_carries_the_port_unless_it_is_22() -> None:
