@@ -166,7 +166,10 @@ for file in "${old_files[@]}"; do
   grep -qF "\"path\": \"$file\"" "$work/fleet_check.out" || { cat "$work/fleet_check.out"; fail "--diff does not show $file going"; }
 done
 [ "$(find "$fleet" | sort)" = "$before" ] || fail "check mode removed files"
+printf '[Service]\n' > "$fleet/units/pinggy-tunnel-old.service"  # old's unit name, but not the role's: it stays
 deploy_fleet > "$work/fleet3.out" 2>&1 || { cat "$work/fleet3.out"; fail "exclusive true failed"; }
+[ -e "$fleet/units/pinggy-tunnel-old.service" ] || fail "exclusive removed a unit that is not the role's"
+rm "$fleet/units/pinggy-tunnel-old.service"
 for file in "${old_files[@]}"; do [ ! -e "$file" ] || fail "exclusive true left $file"; done
 for file in "$fleet/etc/new.conf" "$fleet/etc/keep.conf" "$fleet/units/pinggy-tunnel@.service" "$fleet/etc/foreign.conf" \
             "$fleet/etc/linked.conf" "$work/headed.conf"; do
@@ -181,6 +184,14 @@ printf '[Service]\n' > "$fleet/units/pinggy-tunnel-new.service"
 deploy_fleet > "$work/fleet5.out" 2>&1 || { cat "$work/fleet5.out"; fail "the run with an earlier version's unit failed"; }
 [ ! -e "$fleet/units/pinggy-tunnel-keep.service" ] || fail "the earlier version's unit of 'keep' stays"
 [ -e "$fleet/units/pinggy-tunnel-new.service" ] || fail "a unit without the role's line was removed"
+# A prefix whose template name is a unit that is not the role's (as user- would name systemd's user@.service): refused
+# before any change, naming it.
+printf '[Service]\nExecStart=/bin/true\n' > "$fleet/units/foreign@.service"
+deploy_fleet -e tunnel_service_unit_prefix=foreign- > "$work/fleet6.out" 2>&1 && fail "the role overwrote a unit that is not its own"
+grep -qF "tunnel_service: $fleet/units/foreign@.service exists and is not the role's template unit" "$work/fleet6.out" \
+  || { cat "$work/fleet6.out"; fail "no one-line refusal of a foreign template unit"; }
+[ "$(cat "$fleet/units/foreign@.service")" = "$(printf '[Service]\nExecStart=/bin/true')" ] || fail "the foreign unit changed"
+[ -z "$(find "$fleet" -newer "$fleet/units/foreign@.service")" ] || fail "the role changed files before refusing"
 step "custom domains and a tunnel's own server"
 # 0d. Issue 25: an http tunnel with two custom domains and its own server (the emulator's, while the role's server is
 # a name that must never be contacted): its ssh config forwards three times (ssh -G reads each), and each of the three
