@@ -108,9 +108,15 @@ def listener_proof(unit: str, port: int, pid: int, proc_root: str = "/proc") -> 
         return listeners, f"{unit}'s ssh (pid {pid}) is gone"
     if listeners <= own:
         return listeners, None
-    others = [holder for holder in holder_pids(listeners - own, proc_root) if holder != pid]
+    return listeners, f"{held_by_another(port, listeners - own, pid, proc_root)}, not {unit}'s ssh (pid {pid})"
+
+
+def held_by_another(port: int, inodes: frozenset[int], pid: t.Optional[int], proc_root: str = "/proc") -> str:
+    """'port P on 127.0.0.1 is held by another process (pid N)', naming the holders of these sockets but ``pid``
+    where this process may see them."""
+    others = [holder for holder in holder_pids(inodes, proc_root) if holder != pid]
     held_by = f"another process (pid {', '.join(map(str, others))})" if others else "another process"
-    return listeners, f"port {port} on {LOOPBACK} is held by {held_by}, not {unit}'s ssh (pid {pid})"
+    return f"port {port} on {LOOPBACK} is held by {held_by}"
 
 
 class _DeadlineSocket(io.RawIOBase):
@@ -170,7 +176,9 @@ def read_once(unit: str, port: int, deadline: float, main_pid: t.Callable[[], Ma
     """One try: the unit's ssh holds the listener, it answers, it still holds the same listener; then the URLs."""
     pid, problem = main_pid()
     if pid is None:
-        return Reading([], problem)
+        # Between two restarts of an ssh that cannot listen (ExitOnForwardFailure), the cause is whoever holds the port.
+        listeners = listening_inodes(port, proc_root)
+        return Reading([], f"{problem}; {held_by_another(port, listeners, None, proc_root)}" if listeners else problem)
     before, problem = listener_proof(unit, port, pid, proc_root)
     if problem is not None:
         return Reading([], problem, pid)

@@ -242,8 +242,12 @@ def test_an_answer_is_dropped_when_the_listener_changed_during_the_read(monkeypa
     assert reading.problem == f"the listener on 127.0.0.1:{server.port} changed during the read" and reading.urls == []
 
 
-def test_a_try_without_a_main_process_says_why() -> None:
-    assert read_once(UNIT, 1, far(), lambda: (None, f"{UNIT} is not running")) == reader.Reading([], f"{UNIT} is not running")
+def test_a_try_without_a_main_process_says_why_and_who_holds_the_port(listener: socket.socket) -> None:
+    port = listener.getsockname()[1]
+    assert read_once(UNIT, port, far(), lambda: (None, f"{UNIT} is not running")) == reader.Reading(
+        [], f"{UNIT} is not running; port {port} on 127.0.0.1 is held by another process (pid {os.getpid()})")
+    listener.close()
+    assert read_once(UNIT, port, far(), lambda: (None, f"{UNIT} is not running")) == reader.Reading([], f"{UNIT} is not running")
 
 
 class Clock:
