@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import typing as t
-
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.pinggy.tunnels.plugins.module_utils._dns_names import host_problem
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import (
     RESERVED_NAMES,
     _canonical,
     name_hosts,
     safe_id,
 )
-from ansible_collections.pinggy.tunnels.plugins.module_utils._dns_names import host_problem, is_dns_name
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.module_utils.test__dns_names import IP_LITERALS, LOCALHOSTS
 
 FIELDS = ["customdomain", "subdomain"]
