@@ -284,3 +284,9 @@ def test_the_wait_ends_at_its_deadline_with_the_last_reason(monkeypatch: pytest.
     assert read_urls(UNIT, 4301, 10, 3, this_process, clock=clock, sleep=clock.sleep) == reader.Reading([], "HTTP 404", 42)
     # The last try starts at 1009: one delay before the deadline at the latest; all share the deadline.
     assert tries == [1010.0] * 4 and clock.sleeps == [3, 3, 3]
+
+
+def test_the_deadline_is_checked_before_every_read_of_the_answer() -> None:
+    times = iter([0.0] + [100.0] * 10)  # the deadline (10) has passed by the time the answer is read
+    with serving(http("200 OK", URLS_BODY)) as server:
+        assert get_urls_answer(server.port, 10.0, lambda: next(times)) == (b"", "no answer")
