@@ -2,13 +2,13 @@
 # Copyright (c) pinggy.tunnels contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the tunnel_service role: check the tunnels, plan their files, render their ssh client configs, name the
-deployed tunnels no longer listed, check the public URLs a tunnel's web debugger reports.
+deployed tunnels no longer listed.
 
-Documentation: tunnel_service_plan.yml, tunnel_service_ssh_config.yml, tunnel_service_ssh_configs.yml,
-tunnel_service_stale.yml and tunnel_service_debugger_urls.yml beside this file. The rules live in plugins/plugin_utils:
-the option grammar in ``_tunnel_service_options``, the checks of tunnels and settings (and the role's defaults) in
-``_tunnel_service_checks``, the rendering in ``_tunnel_service_render``, the debugger's answer in
-``_tunnel_service_urls``. No message ever quotes a token, a basic-auth password or a key.
+Documentation: tunnel_service_plan.yml, tunnel_service_ssh_config.yml, tunnel_service_ssh_configs.yml and
+tunnel_service_stale.yml beside this file. The rules live in plugins/plugin_utils: the option grammar in
+``_tunnel_service_options``, the checks of tunnels and settings (and the role's defaults) in ``_tunnel_service_checks``,
+the rendering in ``_tunnel_service_render``. No message ever quotes a token, a basic-auth password or a key. (The public
+URLs a tunnel's web debugger reports are read and checked on the managed host, by the pinggy_debugger_urls module.)
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils import _tunnel_service_render as render
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_checks import TunnelServiceError
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_urls import debugger_urls
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
@@ -40,8 +39,6 @@ tunnel_service_plan = _as_filter_error(render.plan)
 tunnel_service_ssh_config = _as_filter_error(render.ssh_config)
 tunnel_service_ssh_configs = _as_filter_error(render.ssh_configs)
 tunnel_service_stale = _as_filter_error(render.stale)
-# Never fails: an answer that is not Pinggy's gives no URL.
-tunnel_service_debugger_urls = debugger_urls
 
 
 class FilterModule:
@@ -53,5 +50,4 @@ class FilterModule:
             "tunnel_service_ssh_config": tunnel_service_ssh_config,
             "tunnel_service_ssh_configs": tunnel_service_ssh_configs,
             "tunnel_service_stale": tunnel_service_stale,
-            "tunnel_service_debugger_urls": tunnel_service_debugger_urls,
         }

@@ -14,7 +14,7 @@ import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import effective_mode, tunnel_url, valid_port
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import host_problem
+from ansible_collections.pinggy.tunnels.plugins.module_utils._dns_names import host_problem
 
 PROBE_WORKERS = 16
 TCP_RETRY_SECONDS = 0.2
@@ -34,7 +34,7 @@ def probe_target(record: t.Mapping[str, t.Any], label: str) -> t.Optional[dict[s
     """How a tunnel is probed: TCP connect for tcp/tlstcp, HTTP GET for http; None for the rest.
 
     The target is built here from the tunnel's host, which must be a DNS host name of two labels or more (not an IP
-    address nor localhost: _hostnames.host_problem), and its port, which must be an integer from 1 to 65535 - never a URL taken from the
+    address nor localhost: _dns_names.host_problem), and its port, which must be an integer from 1 to 65535 - never a URL taken from the
     API's text. Otherwise the probe is kind 'invalid', with the reason, and the gate reports it as a failed probe
     without connecting anywhere.
     """

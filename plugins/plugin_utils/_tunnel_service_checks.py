@@ -19,7 +19,7 @@ import typing as t
 import yaml
 
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import host_problem
+from ansible_collections.pinggy.tunnels.plugins.module_utils._dns_names import host_problem
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._known_hosts import has_key_for, known_host_name
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_options import HOSTNAME, option_problem, shown_option
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._tunnel_service_proxy import NO_PROXY, ProxyError, proxy_address

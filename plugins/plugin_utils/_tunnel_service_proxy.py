@@ -15,7 +15,7 @@ import ipaddress
 import re
 import typing as t
 
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import is_dns_name
+from ansible_collections.pinggy.tunnels.plugins.module_utils._dns_names import is_dns_name
 
 # A tunnel's proxy that turns the role-wide one off (as ssh's own "ProxyCommand none" does).
 NO_PROXY = "none"

@@ -10,7 +10,7 @@
 # enabled); a second run changes nothing; a changed option restarts that unit only; a killed ssh is restarted by
 # systemd (Restart=always); pinggy_sessions_info lists both with their options and the gate passes. Then, issue 25:
 # with a debugger_port each, the URLs the role publishes are the API's and gate (lib/tunnel_service_urls.sh), a
-# template served as a name is refused; behind an HTTP CONNECT proxy (Debian's tinyproxy on loopback, lib/proxy.sh)
+# template served as a name is refused, another process holding a debugger_port is not believed; behind an HTTP CONNECT proxy (Debian's tinyproxy on loopback, lib/proxy.sh)
 # the web tunnel goes through it (its log, the unit's nc, the page) and the ssh one (proxy: none) does not; an http
 # tunnel with two custom domains forwards three times, each reaching the web server; without exclusive an unlisted
 # tunnel keeps running, with it a renamed tunnel's old instance and the unlisted one go (the other keeps running);
@@ -157,7 +157,7 @@ for name in ssh web; do inside systemctl show "$(unit_of "$name")"; done > "$wor
 ps -eo args > "$work/ps.txt"
 grep -q -- "-F /run/pinggy-e2e/etc/web.conf pinggy-tunnel" "$work/ps.txt" || fail "the unit's ssh is not in the process list"
 
-step "public URLs without the API key (debugger_port): published as the API reports them, gated; a template refused"
+step "public URLs without the API key (debugger_port): published as the API reports them, gated; a template refused; an impostor on the port not believed"
 check_debugger_urls "$work" || fail "the public URLs from the web debuggers"
 
 step "through an HTTP CONNECT proxy (tinyproxy): the web tunnel goes through it, the ssh one (proxy: none) does not"

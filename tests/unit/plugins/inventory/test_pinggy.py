@@ -23,7 +23,7 @@ except ImportError:  # ansible-core < 2.19 templates every string it is given
 from ansible_collections.pinggy.tunnels.plugins.inventory.pinggy import name_hosts
 from ansible_collections.pinggy.tunnels.plugins.module_utils import _api
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import MODES
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import is_dns_name
+from ansible_collections.pinggy.tunnels.plugins.module_utils._dns_names import is_dns_name
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._unsafe import DATA_TAGGING
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import API_KEY, SEED_SESSION, EmulatorControl, hostile_data
 

@@ -14,7 +14,7 @@ import pytest
 from ansible_collections.pinggy.tunnels.plugins.plugin_utils._probes import probe_http
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.gate_runner import connection, run_gate
 from ansible_collections.pinggy.tunnels.tests.unit.plugins.emulator_control import EmulatorControl
-from ansible_collections.pinggy.tunnels.tests.unit.plugins.plugin_utils.test__hostnames import IP_LITERALS, LOCALHOSTS
+from ansible_collections.pinggy.tunnels.tests.unit.plugins.module_utils.test__dns_names import IP_LITERALS, LOCALHOSTS
 
 # The API's custom domains that must never be looked up nor contacted by a probe.
 HOSTILE_HOSTS = [value for value in IP_LITERALS + LOCALHOSTS if "\n" not in value]

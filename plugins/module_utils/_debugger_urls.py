@@ -7,8 +7,10 @@ A tunnel with a ``debugger_port`` forwards that port of the managed host's 127.0
 (``LocalForward 127.0.0.1:<port> localhost:4300``), whose ``GET /urls`` answers ``{"urls": ["http://NAME",
 "https://NAME"]}`` (``tcp://NAME:PORT`` and so on for the other modes); no API key needed. That answer comes from the
 network, so it is data: a URL is kept only when it is rebuilt, unchanged, from checked parts - a known scheme, a host
-that ``_hostnames.host_problem`` accepts, an optional valid port and nothing else. What is returned is made of
+that ``_dns_names.host_problem`` accepts, an optional valid port and nothing else. What is returned is made of
 lower-case letters, digits and ``.:/-`` only: it can never hold a template, on any ansible-core.
+
+Stdlib only: the ``pinggy_debugger_urls`` module runs this on the managed host.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import json
 import typing as t
 from urllib.parse import urlsplit
 
+from ansible_collections.pinggy.tunnels.plugins.module_utils._dns_names import DNS_NAME_MAX, host_problem
 from ansible_collections.pinggy.tunnels.plugins.module_utils._sessions import valid_port
-from ansible_collections.pinggy.tunnels.plugins.plugin_utils._hostnames import DNS_NAME_MAX, host_problem
 
 # The URL schemes of the tunnels OpenSSH can carry (udp needs the Pinggy app).
 SCHEMES = ("http", "https", "tcp", "tls", "tlstcp")
@@ -49,25 +51,22 @@ def checked_url(value: t.Any) -> t.Optional[str]:
     return url if value.lower() in (url, f"{url}/") else None
 
 
-def _parsed(answer: t.Any) -> t.Any:
-    """The answer as JSON data: a body (text) is parsed when it is small enough; anything else is taken as given."""
-    if isinstance(answer, bytes):
-        answer = answer.decode("utf-8", "replace")
-    if not isinstance(answer, str):
-        return answer
-    if len(answer) > ANSWER_LIMIT:
+def parsed_answer(body: bytes) -> t.Any:
+    """The body as JSON data, or None when it is not: over ANSWER_LIMIT bytes (not parsed at all), not UTF-8, not
+    JSON, or nested deeper than the parser's recursion limit (``[[[[...`` raises RecursionError, not ValueError)."""
+    if len(body) > ANSWER_LIMIT:
         return None
     try:
-        return json.loads(answer)
-    except ValueError:
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
 
 
-def debugger_urls(answer: t.Any) -> list[str]:
-    """The checked URLs of a web debugger's ``/urls`` answer (its body, or the parsed JSON), in order, each once, at
-    most URLS_LIMIT; ``[]`` for an answer that is not ``{"urls": [...]}``. Never fails: the answer is untrusted data."""
-    document = _parsed(answer)
-    candidates = document.get("urls") if isinstance(document, t.Mapping) else None
+def debugger_urls(body: bytes) -> list[str]:
+    """The checked URLs of a web debugger's ``/urls`` answer (its body), in order, each once, at most URLS_LIMIT;
+    ``[]`` for an answer that is not ``{"urls": [...]}``. Never fails: the answer is untrusted data."""
+    document = parsed_answer(body)
+    candidates = document.get("urls") if isinstance(document, dict) else None
     if not isinstance(candidates, list):
         return []
     urls: list[str] = []
@@ -75,4 +74,6 @@ def debugger_urls(answer: t.Any) -> list[str]:
         url = checked_url(candidate)
         if url is not None and url not in urls:
             urls.append(url)
-    return urls[:URLS_LIMIT]
+            if len(urls) == URLS_LIMIT:
+                break
+    return urls
