@@ -159,3 +159,15 @@ attributes:
     membership:
       - pinggy.tunnels.pinggy
 """
+
+    # Modules that only read (pinggy_sessions_info, pinggy_debugger_urls): pinggy.tunnels.pinggy.read_only.
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: The module only reads, so it runs normally in check mode.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+"""

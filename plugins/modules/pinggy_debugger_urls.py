@@ -30,14 +30,8 @@ description:
   - The module only reads; it never changes anything and always reports RV(ignore:changed=false).
 author:
   - Pinggy Tunnels Maintainers (@pinggy)
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: The module only reads, so it runs normally in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+extends_documentation_fragment:
+  - pinggy.tunnels.pinggy.read_only
 options:
   unit:
     description:

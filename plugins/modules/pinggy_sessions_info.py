@@ -25,14 +25,7 @@ extends_documentation_fragment:
   - pinggy.tunnels.pinggy.action_group
   - pinggy.tunnels.pinggy.filters
   - pinggy.tunnels.pinggy.tokens
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: The module only reads, so it runs normally in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+  - pinggy.tunnels.pinggy.read_only
 options:
   query:
     description:
