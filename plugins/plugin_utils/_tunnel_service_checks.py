@@ -45,8 +45,7 @@ UNIT_PREFIX = re.compile(r"[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*")
 TUNNEL_DEFAULTS: dict[str, t.Any] = {"mode": "http", "local_host": "localhost", "force": False, "options": [], "domains": [],
                                      "state": "present"}
 TUNNEL_KEYS = ("name", "mode", "local_port", "local_host", "token", "token_name", "options", "force", "domains", "server", "debugger_port",
-               "proxy",
-               "state")
+               "proxy", "state")
 # Pinggy serves custom domains on http and tls tunnels only.
 DOMAIN_MODES = ("http", "tls")
 # The settings, each the role variable tunnel_service_<name>; the order is the one messages list them in.
@@ -132,14 +131,18 @@ def _state(label: str, tunnel: t.Mapping[str, t.Any]) -> str:
     return state
 
 
-def _local_port(label: str, tunnel: t.Mapping[str, t.Any], state: str) -> t.Any:
+def _port(label: str, key: str, value: t.Any, what: str = "") -> int:
+    """A tunnel's port ``key``: an integer from 1 to 65535 (a string of ASCII digits taken as one); ``what`` says more."""
+    port = _as_integer(value)
+    if not _is_integer_in(port, 1, 65535):
+        raise _fail(f"{label}: {key} must be an integer from 1 to 65535{what}, got {port!r}")
+    return t.cast(int, port)
+
+
+def _local_port(label: str, tunnel: t.Mapping[str, t.Any], state: str) -> t.Optional[int]:
     """The port to forward to; an absent tunnel needs none (None), but one it is given must still be valid."""
     local_port = tunnel.get("local_port")
-    if state == "present" or local_port is not None:
-        local_port = _as_integer(local_port)
-        if not _is_integer_in(local_port, 1, 65535):
-            raise _fail(f"{label}: local_port must be an integer from 1 to 65535, got {local_port!r}")
-    return local_port
+    return _port(label, "local_port", local_port) if state == "present" or local_port is not None else None
 
 
 def _local_host(label: str, tunnel: t.Mapping[str, t.Any]) -> str:
@@ -231,12 +234,7 @@ def _server(label: str, tunnel: t.Mapping[str, t.Any]) -> t.Optional[str]:
 def _debugger_port(label: str, tunnel: t.Mapping[str, t.Any]) -> t.Optional[int]:
     """The loopback port forwarded to the tunnel's Pinggy web debugger, or None for none."""
     port = tunnel.get("debugger_port")
-    if port is None:
-        return None
-    port = _as_integer(port)
-    if not _is_integer_in(port, 1, 65535):
-        raise _fail(f"{label}: debugger_port must be an integer from 1 to 65535 (a free port on the host's 127.0.0.1), got {port!r}")
-    return t.cast(int, port)
+    return None if port is None else _port(label, "debugger_port", port, " (a free port on the host's 127.0.0.1)")
 
 
 def _checked_proxy(setting: str, proxy: t.Any) -> str:

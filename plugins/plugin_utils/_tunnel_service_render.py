@@ -95,11 +95,17 @@ def _plan_entry(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) ->
     }
 
 
-def plan(tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> list[dict[str, t.Any]]:
-    """Check the tunnels and return what the role writes for each: no token, password or key in it."""
+def _checked(tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]]) -> tuple[dict[str, t.Any], list[dict[str, t.Any]]]:
+    """The settings and the tunnels, each checked, and every present tunnel's server with a pinned key."""
     merged = checked_settings(settings)
     checked = validated_tunnels(tunnels)
     check_host_keys(checked, merged)
+    return merged, checked
+
+
+def plan(tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> list[dict[str, t.Any]]:
+    """Check the tunnels and return what the role writes for each: no token, password or key in it."""
+    merged, checked = _checked(tunnels, settings)
     return [_plan_entry(tunnel, merged) for tunnel in checked]
 
 
@@ -190,9 +196,7 @@ def _config(tunnel: t.Mapping[str, t.Any], merged: t.Mapping[str, t.Any]) -> str
 def ssh_config(name: str, tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> str:
     """The ssh client config of tunnel ``name``: it holds the token (User) and the options (RemoteCommand).
     Every tunnel is checked, as the plan does."""
-    merged = checked_settings(settings)
-    checked = validated_tunnels(tunnels)
-    check_host_keys(checked, merged)
+    merged, checked = _checked(tunnels, settings)
     matching = [tunnel for tunnel in checked if tunnel["name"] == name]
     if not matching:
         raise TunnelServiceError(f"tunnel_service: no tunnel named {name!r}")
@@ -201,7 +205,5 @@ def ssh_config(name: str, tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.
 
 def ssh_configs(tunnels: t.Any, settings: t.Optional[t.Mapping[str, t.Any]] = None) -> dict[str, str]:
     """The ssh client config of every present tunnel, by name: the tunnels checked once, each config rendered once."""
-    merged = checked_settings(settings)
-    checked = validated_tunnels(tunnels)
-    check_host_keys(checked, merged)
+    merged, checked = _checked(tunnels, settings)
     return {tunnel["name"]: _config(tunnel, merged) for tunnel in checked if tunnel["state"] == "present"}

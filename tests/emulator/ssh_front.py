@@ -49,10 +49,10 @@ HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 HANG_UP = ("\x03", "\x04")
 HANG_UP_GRACE_SECONDS = 1.0
 HTTP_HEAD_LIMIT = 65536
+HTTP_HEAD_SECONDS = 10.0
 # Pinggy's web debugger, on the server's side of the connection: ssh -L4300:localhost:4300 reaches it.
 DEBUGGER_PORT = 4300
 DEBUGGER_HOSTS = ("localhost", "127.0.0.1", "::1")
-HTTP_HEAD_SECONDS = 10.0
 UNAUTHORIZED = (b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"pinggy\"\r\nContent-Type: text/plain\r\n"
                 b"Content-Length: 13\r\nConnection: close\r\n\r\nUnauthorized\n")
 
